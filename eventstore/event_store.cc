@@ -1,0 +1,828 @@
+#include "eventstore/event_store.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "eventstore/errors.h"
+#include "eventstore/format.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace throughline::eventstore {
+namespace {
+
+constexpr char kDefaultContentType[] = "application/octet-stream";
+// Stream heads the committer keeps in memory before starting afresh.
+constexpr size_t kMaxCachedStreams = 1 << 20;
+// Most log entries one ReadLog examines, so a sparse filter cannot turn one
+// call into a scan of the whole log.
+constexpr size_t kMaxExaminedPerRead = 100000;
+
+absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": ", status.ToString()));
+}
+
+void AppendLengthPrefixed(std::string* dst, absl::string_view value) {
+  PutFixed64BigEndian(dst, value.size());
+  dst->append(value.data(), value.size());
+}
+
+// Digest of what makes two appends of one event id "the same event".
+Digest ContentDigest(absl::string_view stream, const ProposedEvent& event) {
+  std::string buf;
+  AppendLengthPrefixed(&buf, stream);
+  AppendLengthPrefixed(&buf, event.type);
+  AppendLengthPrefixed(&buf, event.content_type);
+  AppendLengthPrefixed(&buf, event.data);
+  Digest digest;
+  SHA256(reinterpret_cast<const unsigned char*>(buf.data()), buf.size(),
+         digest.data());
+  return digest;
+}
+
+absl::string_view View(const rocksdb::Slice& slice) {
+  return absl::string_view(slice.data(), slice.size());
+}
+
+std::string PositionValue(uint64_t position) {
+  std::string value;
+  PutFixed64BigEndian(&value, position);
+  return value;
+}
+
+// The smallest key greater than every key starting with `prefix`.
+std::string PrefixEnd(std::string prefix) {
+  prefix.append(9, '\xff');
+  return prefix;
+}
+
+}  // namespace
+
+std::string ExpectedRevision::ToString() const {
+  switch (kind) {
+    case Kind::kAny:
+      return "any";
+    case Kind::kNoStream:
+      return "no_stream";
+    case Kind::kStreamExists:
+      return "stream_exists";
+    case Kind::kExact:
+      return absl::StrCat(revision);
+  }
+  return "any";
+}
+
+bool LogFilter::Matches(const EventRecord& record) const {
+  if (!types.empty() &&
+      std::find(types.begin(), types.end(), record.type()) == types.end()) {
+    return false;
+  }
+  if (!categories.empty()) {
+    const absl::string_view category = StreamCategory(record.stream());
+    if (std::find(categories.begin(), categories.end(), category) ==
+        categories.end()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+class EventStore::Impl {
+ public:
+  explicit Impl(const EventStoreOptions& options) : options_(options) {}
+
+  ~Impl() {
+    Shutdown();
+    for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+      db_->DestroyColumnFamilyHandle(handle);
+    }
+    if (db_ != nullptr) {
+      db_->Close().PermitUncheckedError();
+      delete db_;
+    }
+  }
+
+  absl::Status Open();
+  void AppendAsync(AppendRequest request, AppendCallback done);
+  absl::StatusOr<std::vector<RecordedEvent>> ReadStream(
+      const std::string& tenant, const std::string& stream,
+      uint64_t from_revision, bool backwards, size_t max_count) const;
+  absl::StatusOr<LogPage> ReadLog(const std::string& tenant,
+                                  uint64_t from_position,
+                                  const LogFilter& filter, size_t max_count,
+                                  size_t max_bytes) const;
+  absl::StatusOr<StreamInfo> GetStreamInfo(const std::string& tenant,
+                                           const std::string& stream) const;
+  absl::StatusOr<uint64_t> HeadPosition(const std::string& tenant) const;
+  absl::StatusOr<uint64_t> WaitForPosition(const std::string& tenant,
+                                           uint64_t position,
+                                           absl::Time deadline) const;
+  void Shutdown();
+  const EventStoreOptions& options() const { return options_; }
+
+ private:
+  // An accepted append waiting for the committer.
+  struct Pending {
+    AppendRequest request;
+    std::vector<Uuid> ids;
+    std::vector<Digest> digests;
+    AppendCallback done;
+  };
+
+  // State of the group being committed: what the appends before the current
+  // one in the group have assigned, on top of the committed state.
+  struct GroupState {
+    absl::flat_hash_map<std::string, uint64_t> heads;         // tenant
+    absl::flat_hash_map<std::string, StreamInfo> streams;     // stream prefix
+    absl::flat_hash_map<std::string, IdEntry> ids;            // id key
+    rocksdb::WriteBatch batch;
+  };
+
+  absl::Status Validate(const AppendRequest& request, Pending* pending) const;
+  void CommitLoop();
+  void CommitGroup(std::deque<Pending>& group);
+  absl::StatusOr<AppendResult> Prepare(const Pending& pending,
+                                       int64_t recorded_micros,
+                                       GroupState* group);
+  absl::StatusOr<std::optional<IdEntry>> LookupId(const std::string& key,
+                                                  const GroupState& group);
+  absl::StatusOr<std::optional<StreamInfo>> LookupStream(
+      const std::string& tenant, const std::string& stream,
+      const GroupState& group);
+  absl::StatusOr<std::optional<StreamInfo>> ReadStreamInfo(
+      const std::string& tenant, const std::string& stream) const;
+  // The committed head of `tenant`, loading it from the log on first use.
+  absl::StatusOr<uint64_t> HeadLocked(const std::string& tenant) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const EventStoreOptions options_;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* ids_cf_ = nullptr;
+
+  mutable absl::Mutex mu_;
+  // Committed head position per tenant seen so far.
+  mutable absl::flat_hash_map<std::string, uint64_t> heads_
+      ABSL_GUARDED_BY(mu_);
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ = false;  // Set once the committer has been joined.
+
+  // Committer thread only: last known revision of recently used streams.
+  absl::flat_hash_map<std::string, StreamInfo> stream_cache_;
+  std::thread committer_;
+};
+
+absl::Status EventStore::Impl::Open() {
+  auto table_options = rocksdb::BlockBasedTableOptions();
+  table_options.block_cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(table_options));
+  // Point lookups (ids, stream heads) dominate; the log is read in order.
+  cf_options.compression = rocksdb::kNoCompression;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.IncreaseParallelism(2);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, cf_options},
+      {kLogColumnFamily, cf_options},
+      {kStreamsColumnFamily, cf_options},
+      {kIdsColumnFamily, cf_options},
+  };
+  rocksdb::Status status =
+      rocksdb::DB::Open(db_options, options_.path, families, &handles_, &db_);
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot open event store at ", options_.path, ": ", status.ToString()));
+  }
+  log_cf_ = handles_[1];
+  streams_cf_ = handles_[2];
+  ids_cf_ = handles_[3];
+
+  std::string version;
+  status = db_->Get(rocksdb::ReadOptions(), kFormatVersionKey, &version);
+  if (status.IsNotFound()) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = true;
+    if (absl::Status s = FromRocks(
+            db_->Put(write_options, kFormatVersionKey, kFormatVersion),
+            "writing format version");
+        !s.ok()) {
+      return s;
+    }
+  } else if (!status.ok()) {
+    return FromRocks(status, "reading format version");
+  } else if (version != kFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("event store at ", options_.path, " has format version ",
+                     version, "; this build reads version ", kFormatVersion));
+  }
+  committer_ = std::thread([this] { CommitLoop(); });
+  return absl::OkStatus();
+}
+
+absl::Status EventStore::Impl::Validate(const AppendRequest& request,
+                                        Pending* pending) const {
+  if (absl::Status s = ValidateTenant(request.tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateStreamName(request.stream, "stream"); !s.ok()) {
+    return s;
+  }
+  if (request.events.empty()) {
+    return InvalidField("events", "an append needs at least one event");
+  }
+  if (request.events.size() > options_.max_events_per_append) {
+    return InvalidField(
+        "events", absl::StrCat(request.events.size(),
+                               " events is more than the limit of ",
+                               options_.max_events_per_append, " per append"));
+  }
+  absl::flat_hash_set<Uuid> seen;
+  for (size_t i = 0; i < request.events.size(); ++i) {
+    const ProposedEvent& event = request.events[i];
+    const std::string field = absl::StrCat("events[", i, "]");
+    std::optional<Uuid> id = ParseUuid(event.event_id);
+    if (!id) {
+      return InvalidField(
+          absl::StrCat(field, ".event_id"),
+          absl::StrCat("\"", absl::CEscape(event.event_id.substr(0, 64)),
+                       "\" is not a UUID (expected the form "
+                       "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"));
+    }
+    if (!seen.insert(*id).second) {
+      return InvalidField(absl::StrCat(field, ".event_id"),
+                          "the same event id appears twice in one append");
+    }
+    if (absl::Status s =
+            ValidateEventType(event.type, absl::StrCat(field, ".type"));
+        !s.ok()) {
+      return s;
+    }
+    if (event.content_type.size() > kMaxContentTypeLength) {
+      return InvalidField(absl::StrCat(field, ".content_type"),
+                          absl::StrCat("longer than ", kMaxContentTypeLength,
+                                       " characters"));
+    }
+    if (event.data.size() > options_.max_event_data_bytes) {
+      return InvalidField(
+          absl::StrCat(field, ".data"),
+          absl::StrCat(event.data.size(), " bytes is more than the limit of ",
+                       options_.max_event_data_bytes, " bytes"));
+    }
+    const std::pair<const char*, const std::string*> metadata[] = {
+        {"correlation_id", &event.correlation_id},
+        {"causation_id", &event.causation_id},
+        {"actor", &event.actor},
+        {"source_platform", &event.source_platform},
+    };
+    for (const auto& [name, value] : metadata) {
+      if (value->size() > kMaxMetadataFieldLength) {
+        return InvalidField(absl::StrCat(field, ".metadata.", name),
+                            absl::StrCat("longer than ",
+                                         kMaxMetadataFieldLength,
+                                         " characters"));
+      }
+    }
+    if (event.occurred_at.has_value() &&
+        (*event.occurred_at == absl::InfinitePast() ||
+         *event.occurred_at == absl::InfiniteFuture())) {
+      return InvalidField(absl::StrCat(field, ".occurred_at"),
+                          "must be a finite time");
+    }
+    pending->ids.push_back(*id);
+  }
+  return absl::OkStatus();
+}
+
+void EventStore::Impl::AppendAsync(AppendRequest request,
+                                   AppendCallback done) {
+  Pending pending;
+  if (absl::Status s = Validate(request, &pending); !s.ok()) {
+    done(s);
+    return;
+  }
+  for (ProposedEvent& event : request.events) {
+    if (event.content_type.empty()) event.content_type = kDefaultContentType;
+    pending.digests.push_back(ContentDigest(request.stream, event));
+  }
+  pending.request = std::move(request);
+  pending.done = std::move(done);
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) {
+      pending.done(absl::UnavailableError(
+          "the event store is shutting down; nothing was appended"));
+      return;
+    }
+    if (queue_.size() >= options_.max_queued_appends) {
+      pending.done(absl::ResourceExhaustedError(
+          "too many appends waiting to be committed; retry shortly"));
+      return;
+    }
+    queue_.push_back(std::move(pending));
+  }
+}
+
+void EventStore::Impl::CommitLoop() {
+  for (;;) {
+    std::deque<Pending> group;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Impl* impl) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return !impl->queue_.empty() || impl->shutting_down_;
+          },
+          this));
+      if (queue_.empty()) return;  // Shutting down and drained.
+      group.swap(queue_);
+    }
+    CommitGroup(group);
+  }
+}
+
+absl::StatusOr<std::optional<IdEntry>> EventStore::Impl::LookupId(
+    const std::string& key, const GroupState& group) {
+  if (auto it = group.ids.find(key); it != group.ids.end()) return it->second;
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), ids_cf_, key, &value);
+  if (status.IsNotFound()) return std::nullopt;
+  if (!status.ok()) return FromRocks(status, "reading event id");
+  std::optional<IdEntry> entry = DecodeIdEntry(value);
+  if (!entry) return absl::DataLossError("corrupt event id entry");
+  return entry;
+}
+
+absl::StatusOr<std::optional<StreamInfo>> EventStore::Impl::ReadStreamInfo(
+    const std::string& tenant, const std::string& stream) const {
+  const std::string prefix = StreamPrefix(tenant, stream);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
+  it->SeekForPrev(StreamKey(tenant, stream,
+                            std::numeric_limits<uint64_t>::max()));
+  if (!it->Valid()) {
+    if (absl::Status s = FromRocks(it->status(), "reading stream"); !s.ok()) {
+      return s;
+    }
+    return std::nullopt;
+  }
+  const rocksdb::Slice key = it->key();
+  if (!key.starts_with(prefix) || key.size() != prefix.size() + 8) {
+    return std::nullopt;
+  }
+  StreamInfo info;
+  info.revision = RevisionFromStreamKey(View(key));
+  info.last_position = DecodeFixed64BigEndian(View(it->value()));
+  return info;
+}
+
+absl::StatusOr<std::optional<StreamInfo>> EventStore::Impl::LookupStream(
+    const std::string& tenant, const std::string& stream,
+    const GroupState& group) {
+  const std::string prefix = StreamPrefix(tenant, stream);
+  if (auto it = group.streams.find(prefix); it != group.streams.end()) {
+    return it->second;
+  }
+  if (auto it = stream_cache_.find(prefix); it != stream_cache_.end()) {
+    return it->second;
+  }
+  absl::StatusOr<std::optional<StreamInfo>> info =
+      ReadStreamInfo(tenant, stream);
+  if (info.ok() && info->has_value()) {
+    if (stream_cache_.size() >= kMaxCachedStreams) stream_cache_.clear();
+    stream_cache_[prefix] = **info;
+  }
+  return info;
+}
+
+absl::StatusOr<AppendResult> EventStore::Impl::Prepare(
+    const Pending& pending, int64_t recorded_micros, GroupState* group) {
+  const AppendRequest& request = pending.request;
+  const size_t count = request.events.size();
+
+  // Idempotency: every id already stored (same content) means a retry.
+  std::vector<std::string> id_keys;
+  id_keys.reserve(count);
+  size_t stored_count = 0;
+  std::optional<IdEntry> first_stored, last_stored;
+  size_t first_new = count;
+  for (size_t i = 0; i < count; ++i) {
+    id_keys.push_back(IdKey(request.tenant, pending.ids[i]));
+    absl::StatusOr<std::optional<IdEntry>> entry =
+        LookupId(id_keys.back(), *group);
+    if (!entry.ok()) return entry.status();
+    if (!entry->has_value()) {
+      first_new = std::min(first_new, i);
+      continue;
+    }
+    if ((*entry)->digest != pending.digests[i]) {
+      return FieldError(
+          absl::StatusCode::kAlreadyExists,
+          absl::StrCat("events[", i, "].event_id"),
+          absl::StrCat("event ", request.events[i].event_id,
+                       " is already stored at position ", (*entry)->position,
+                       " with different content"));
+    }
+    if (!first_stored) first_stored = **entry;
+    last_stored = **entry;
+    ++stored_count;
+  }
+  if (stored_count == count) {
+    AppendResult result;
+    result.first_position = first_stored->position;
+    result.first_revision = first_stored->revision;
+    result.last_position = last_stored->position;
+    result.last_revision = last_stored->revision;
+    result.already_stored = true;
+    return result;
+  }
+  if (stored_count > 0) {
+    return FieldError(
+        absl::StatusCode::kAlreadyExists,
+        absl::StrCat("events[", first_new, "].event_id"),
+        absl::StrCat("some events of this append are already stored and this "
+                     "one is not; retry the original append unchanged"));
+  }
+
+  // Optimistic concurrency.
+  absl::StatusOr<std::optional<StreamInfo>> current =
+      LookupStream(request.tenant, request.stream, *group);
+  if (!current.ok()) return current.status();
+  const bool exists = current->has_value();
+  bool holds = true;
+  switch (request.expected.kind) {
+    case ExpectedRevision::Kind::kAny:
+      break;
+    case ExpectedRevision::Kind::kNoStream:
+      holds = !exists;
+      break;
+    case ExpectedRevision::Kind::kStreamExists:
+      holds = exists;
+      break;
+    case ExpectedRevision::Kind::kExact:
+      holds = exists && (*current)->revision == request.expected.revision;
+      break;
+  }
+  if (!holds) {
+    RevisionConflict conflict;
+    conflict.stream = request.stream;
+    conflict.expected = request.expected.ToString();
+    conflict.stream_exists = exists;
+    conflict.actual_revision = exists ? (*current)->revision : 0;
+    return RevisionConflictError(conflict);
+  }
+
+  // Assign revisions and positions and stage the writes.
+  uint64_t head;
+  if (auto it = group->heads.find(request.tenant); it != group->heads.end()) {
+    head = it->second;
+  } else {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<uint64_t> committed = HeadLocked(request.tenant);
+    if (!committed.ok()) return committed.status();
+    head = *committed;
+  }
+  AppendResult result;
+  result.first_revision = exists ? (*current)->revision + 1 : 0;
+  result.first_position = head + 1;
+  EventRecord record;
+  std::string value;
+  for (size_t i = 0; i < count; ++i) {
+    const ProposedEvent& event = request.events[i];
+    const uint64_t revision = result.first_revision + i;
+    const uint64_t position = result.first_position + i;
+    record.Clear();
+    record.set_event_id(pending.ids[i].data(), pending.ids[i].size());
+    record.set_type(event.type);
+    record.set_content_type(event.content_type);
+    record.set_data(event.data);
+    record.set_correlation_id(event.correlation_id);
+    record.set_causation_id(event.causation_id);
+    record.set_actor(event.actor);
+    record.set_source_platform(event.source_platform);
+    record.set_occurred_at_micros(event.occurred_at.has_value()
+                                      ? absl::ToUnixMicros(*event.occurred_at)
+                                      : recorded_micros);
+    record.set_recorded_at_micros(recorded_micros);
+    record.set_stream(request.stream);
+    record.set_revision(revision);
+    record.SerializeToString(&value);
+
+    group->batch.Put(log_cf_, LogKey(request.tenant, position), value);
+    group->batch.Put(streams_cf_,
+                     StreamKey(request.tenant, request.stream, revision),
+                     PositionValue(position));
+    IdEntry entry{position, revision, pending.digests[i]};
+    group->batch.Put(ids_cf_, id_keys[i], EncodeIdEntry(entry));
+    group->ids[id_keys[i]] = entry;
+  }
+  result.last_revision = result.first_revision + count - 1;
+  result.last_position = result.first_position + count - 1;
+  group->heads[request.tenant] = result.last_position;
+  group->streams[StreamPrefix(request.tenant, request.stream)] =
+      StreamInfo{result.last_revision, result.last_position};
+  return result;
+}
+
+void EventStore::Impl::CommitGroup(std::deque<Pending>& group) {
+  GroupState state;
+  const int64_t recorded_micros = absl::ToUnixMicros(absl::Now());
+  std::vector<absl::StatusOr<AppendResult>> outcomes;
+  outcomes.reserve(group.size());
+  for (const Pending& pending : group) {
+    outcomes.push_back(Prepare(pending, recorded_micros, &state));
+  }
+  if (state.batch.Count() > 0) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options_.sync;
+    absl::Status written =
+        FromRocks(db_->Write(write_options, &state.batch), "writing events");
+    if (!written.ok()) {
+      for (auto& outcome : outcomes) {
+        if (outcome.ok() && !outcome->already_stored) outcome = written;
+      }
+      // Committed state is unchanged; forget what this group assumed.
+      stream_cache_.clear();
+      state.heads.clear();
+      state.streams.clear();
+    }
+    for (auto& [prefix, info] : state.streams) {
+      if (stream_cache_.size() >= kMaxCachedStreams) stream_cache_.clear();
+      stream_cache_[prefix] = info;
+    }
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tenant, head] : state.heads) heads_[tenant] = head;
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    group[i].done(std::move(outcomes[i]));
+  }
+}
+
+absl::StatusOr<uint64_t> EventStore::Impl::HeadLocked(
+    const std::string& tenant) const {
+  if (auto it = heads_.find(tenant); it != heads_.end()) return it->second;
+  // Nothing of this tenant has been committed since the store opened, and
+  // only the committer writes (it takes mu_ before its first write for a
+  // tenant), so the log's last key is the head.
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
+  const std::string prefix = TenantPrefix(tenant);
+  it->SeekForPrev(LogKey(tenant, std::numeric_limits<uint64_t>::max()));
+  uint64_t head = 0;
+  if (it->Valid()) {
+    if (it->key().starts_with(prefix) &&
+        it->key().size() == prefix.size() + 8) {
+      head = PositionFromLogKey(View(it->key()));
+    }
+  } else if (absl::Status s = FromRocks(it->status(), "reading log head");
+             !s.ok()) {
+    return s;
+  }
+  heads_[tenant] = head;
+  return head;
+}
+
+absl::StatusOr<uint64_t> EventStore::Impl::HeadPosition(
+    const std::string& tenant) const {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  return HeadLocked(tenant);
+}
+
+absl::StatusOr<uint64_t> EventStore::Impl::WaitForPosition(
+    const std::string& tenant, uint64_t position, absl::Time deadline) const {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<uint64_t> head = HeadLocked(tenant);
+  if (!head.ok() || *head >= position) return head;
+  // heads_ may rehash while we wait, so look the tenant up afresh each time.
+  struct Reached {
+    const Impl* impl;
+    const std::string* tenant;
+    uint64_t position;
+    bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return impl->heads_.at(*tenant) >= position || impl->shutting_down_;
+    }
+  } reached{this, &tenant, position};
+  mu_.AwaitWithDeadline(absl::Condition(&reached), deadline);
+  const uint64_t now_head = heads_.at(tenant);
+  if (now_head < position && shutting_down_) {
+    return absl::UnavailableError("the event store is shutting down");
+  }
+  return now_head;
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::Impl::ReadStream(
+    const std::string& tenant, const std::string& stream,
+    uint64_t from_revision, bool backwards, size_t max_count) const {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateStreamName(stream, "stream"); !s.ok()) return s;
+  const std::string prefix = StreamPrefix(tenant, stream);
+  const std::string upper = PrefixEnd(prefix);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(read_options, streams_cf_));
+  const std::string start = StreamKey(tenant, stream, from_revision);
+  if (backwards) {
+    it->SeekForPrev(start);
+  } else {
+    it->Seek(start);
+  }
+  std::vector<RecordedEvent> events;
+  std::string value;
+  for (; it->Valid() && events.size() < max_count;
+       backwards ? it->Prev() : it->Next()) {
+    if (!it->key().starts_with(prefix) ||
+        it->key().size() != prefix.size() + 8) {
+      break;
+    }
+    RecordedEvent event;
+    event.position = DecodeFixed64BigEndian(View(it->value()));
+    rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), log_cf_,
+                                      LogKey(tenant, event.position), &value);
+    if (!status.ok()) return FromRocks(status, "reading stream event");
+    if (!event.record.ParseFromString(value)) {
+      return absl::DataLossError(absl::StrCat(
+          "event at position ", event.position, " cannot be decoded"));
+    }
+    events.push_back(std::move(event));
+  }
+  if (absl::Status s = FromRocks(it->status(), "reading stream"); !s.ok()) {
+    return s;
+  }
+  if (events.empty()) {
+    absl::StatusOr<std::optional<StreamInfo>> info =
+        ReadStreamInfo(tenant, stream);
+    if (!info.ok()) return info.status();
+    if (!info->has_value()) {
+      return FieldError(absl::StatusCode::kNotFound, "stream",
+                        absl::StrCat("stream \"", stream, "\" has no events"));
+    }
+  }
+  return events;
+}
+
+absl::StatusOr<LogPage> EventStore::Impl::ReadLog(const std::string& tenant,
+                                                  uint64_t from_position,
+                                                  const LogFilter& filter,
+                                                  size_t max_count,
+                                                  size_t max_bytes) const {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  LogPage page;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<uint64_t> head = HeadLocked(tenant);
+    if (!head.ok()) return head.status();
+    page.head_position = *head;
+  }
+  const uint64_t start = std::max<uint64_t>(from_position, 1);
+  page.next_position = start;
+  if (start > page.head_position) return page;
+
+  // Only committed positions are read, so a page never shows a gap.
+  const std::string upper = LogKey(tenant, page.head_position + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, log_cf_));
+  size_t examined = 0, bytes = 0;
+  for (it->Seek(LogKey(tenant, start));
+       it->Valid() && page.events.size() < max_count && bytes < max_bytes &&
+       examined < kMaxExaminedPerRead;
+       it->Next()) {
+    ++examined;
+    RecordedEvent event;
+    event.position = PositionFromLogKey(View(it->key()));
+    if (!event.record.ParseFromArray(it->value().data(),
+                                     static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat(
+          "event at position ", event.position, " cannot be decoded"));
+    }
+    page.next_position = event.position + 1;
+    if (!filter.Matches(event.record)) continue;
+    bytes += event.record.data().size();
+    page.events.push_back(std::move(event));
+  }
+  if (absl::Status s = FromRocks(it->status(), "reading log"); !s.ok()) {
+    return s;
+  }
+  if (!it->Valid() && examined > 0) {
+    // Reached the head: everything up to it has been examined.
+    page.next_position = page.head_position + 1;
+  }
+  return page;
+}
+
+absl::StatusOr<StreamInfo> EventStore::Impl::GetStreamInfo(
+    const std::string& tenant, const std::string& stream) const {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateStreamName(stream, "stream"); !s.ok()) return s;
+  absl::StatusOr<std::optional<StreamInfo>> info =
+      ReadStreamInfo(tenant, stream);
+  if (!info.ok()) return info.status();
+  if (!info->has_value()) {
+    return FieldError(absl::StatusCode::kNotFound, "stream",
+                      absl::StrCat("stream \"", stream, "\" has no events"));
+  }
+  return **info;
+}
+
+void EventStore::Impl::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+  }
+  if (!stopped_ && committer_.joinable()) committer_.join();
+  stopped_ = true;
+}
+
+EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EventStore::~EventStore() = default;
+
+absl::StatusOr<std::unique_ptr<EventStore>> EventStore::Open(
+    const EventStoreOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  if (absl::Status s = impl->Open(); !s.ok()) return s;
+  return std::unique_ptr<EventStore>(new EventStore(std::move(impl)));
+}
+
+void EventStore::AppendAsync(AppendRequest request, AppendCallback done) {
+  impl_->AppendAsync(std::move(request), std::move(done));
+}
+
+absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
+  absl::Mutex mu;
+  std::optional<absl::StatusOr<AppendResult>> outcome;
+  impl_->AppendAsync(std::move(request),
+                     [&](absl::StatusOr<AppendResult> result) {
+                       absl::MutexLock lock(&mu);
+                       outcome = std::move(result);
+                     });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](std::optional<absl::StatusOr<AppendResult>>* o) {
+        return o->has_value();
+      },
+      &outcome));
+  return std::move(*outcome);
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(
+    const std::string& tenant, const std::string& stream,
+    uint64_t from_revision, bool backwards, size_t max_count) const {
+  return impl_->ReadStream(tenant, stream, from_revision, backwards,
+                           max_count);
+}
+
+absl::StatusOr<LogPage> EventStore::ReadLog(const std::string& tenant,
+                                            uint64_t from_position,
+                                            const LogFilter& filter,
+                                            size_t max_count,
+                                            size_t max_bytes) const {
+  return impl_->ReadLog(tenant, from_position, filter, max_count, max_bytes);
+}
+
+absl::StatusOr<StreamInfo> EventStore::GetStreamInfo(
+    const std::string& tenant, const std::string& stream) const {
+  return impl_->GetStreamInfo(tenant, stream);
+}
+
+absl::StatusOr<uint64_t> EventStore::HeadPosition(
+    const std::string& tenant) const {
+  return impl_->HeadPosition(tenant);
+}
+
+absl::StatusOr<uint64_t> EventStore::WaitForPosition(
+    const std::string& tenant, uint64_t position, absl::Time deadline) const {
+  return impl_->WaitForPosition(tenant, position, deadline);
+}
+
+void EventStore::Shutdown() { impl_->Shutdown(); }
+
+const EventStoreOptions& EventStore::options() const {
+  return impl_->options();
+}
+
+}  // namespace throughline::eventstore

@@ -1,0 +1,197 @@
+// EventStore: a durable, tenant-scoped event log in RocksDB.
+//
+// Streams belong to one tenant. Each stream has a gapless revision from 0;
+// each tenant has a gapless log position from 1 that orders all of its events
+// in commit order. The store knows nothing about what the events mean.
+//
+// Appends go through a single committer thread (group commit): it takes every
+// append waiting, checks expected revisions and event ids against the
+// committed state plus the appends before it in the group, assigns revisions
+// and positions, writes one RocksDB WriteBatch with sync=true, and only then
+// completes the callers and publishes the new heads. "Assigned" and
+// "committed" are therefore the same moment: a reader that sees position P
+// has seen every position below P. An append that fails its checks is
+// completed with its error and does not affect the rest of its group.
+//
+// Idempotency is stored, not cached: (tenant, event id) -> (position,
+// revision, content digest) is written in the same batch as the event.
+//
+// Thread safety: all methods are safe to call concurrently.
+
+#ifndef THROUGHLINE_EVENTSTORE_EVENT_STORE_H_
+#define THROUGHLINE_EVENTSTORE_EVENT_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "eventstore/record.pb.h"
+
+namespace throughline::eventstore {
+
+using storage::EventRecord;
+
+struct EventStoreOptions {
+  // Directory of the RocksDB database; created if missing.
+  std::string path;
+  // Largest accepted event data, in bytes.
+  size_t max_event_data_bytes = 256 * 1024;
+  // Most events accepted in one Append.
+  size_t max_events_per_append = 1000;
+  // Most appends the committer accepts waiting at once; further appends are
+  // refused with RESOURCE_EXHAUSTED until the queue drains.
+  size_t max_queued_appends = 100000;
+  // Whether each commit syncs the write-ahead log. Turning this off loses the
+  // durability guarantee; it exists for benchmarks only.
+  bool sync = true;
+  // RocksDB block cache size, in bytes.
+  size_t block_cache_bytes = 64 << 20;
+};
+
+// The condition an append places on its stream.
+struct ExpectedRevision {
+  enum class Kind { kAny, kNoStream, kStreamExists, kExact };
+  Kind kind = Kind::kAny;
+  uint64_t revision = 0;  // Used only when kind == kExact.
+
+  static ExpectedRevision Any() { return {Kind::kAny, 0}; }
+  static ExpectedRevision NoStream() { return {Kind::kNoStream, 0}; }
+  static ExpectedRevision StreamExists() { return {Kind::kStreamExists, 0}; }
+  static ExpectedRevision Exact(uint64_t r) { return {Kind::kExact, r}; }
+  // "any", "no_stream", "stream_exists" or the decimal revision.
+  std::string ToString() const;
+};
+
+// An event proposed for appending.
+struct ProposedEvent {
+  std::string event_id;  // Canonical UUID text.
+  std::string type;
+  std::string content_type;  // Empty means "application/octet-stream".
+  std::string data;
+  std::string correlation_id;
+  std::string causation_id;
+  std::string actor;
+  std::string source_platform;
+  std::optional<absl::Time> occurred_at;  // Unset means the recorded time.
+};
+
+struct AppendRequest {
+  std::string tenant;
+  std::string stream;
+  ExpectedRevision expected;
+  std::vector<ProposedEvent> events;
+};
+
+struct AppendResult {
+  uint64_t first_revision = 0;
+  uint64_t last_revision = 0;
+  uint64_t first_position = 0;
+  uint64_t last_position = 0;
+  // True when every event was already stored and nothing was appended.
+  bool already_stored = false;
+};
+
+// A committed event and its place in the tenant's log.
+struct RecordedEvent {
+  uint64_t position = 0;
+  EventRecord record;
+};
+
+// Restricts log reads; an empty list admits everything.
+struct LogFilter {
+  std::vector<std::string> categories;
+  std::vector<std::string> types;
+  bool Matches(const EventRecord& record) const;
+};
+
+struct LogPage {
+  std::vector<RecordedEvent> events;
+  // One past the last position examined: where the next read starts.
+  uint64_t next_position = 1;
+  // The tenant's committed head when the page was read.
+  uint64_t head_position = 0;
+};
+
+struct StreamInfo {
+  uint64_t revision = 0;       // Revision of the stream's last event.
+  uint64_t last_position = 0;  // Log position of that event.
+};
+
+class EventStore {
+ public:
+  using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
+
+  // Opens (creating if needed) the store at options.path.
+  static absl::StatusOr<std::unique_ptr<EventStore>> Open(
+      const EventStoreOptions& options);
+
+  EventStore(const EventStore&) = delete;
+  EventStore& operator=(const EventStore&) = delete;
+  // Stops the committer after completing every append already accepted.
+  ~EventStore();
+
+  // Validates and queues an append; `done` runs exactly once, on the
+  // committer thread (or inline for a request refused before queuing), after
+  // the events are synced to disk or with the reason nothing was appended:
+  //   InvalidArgument     a malformed field (the message names it)
+  //   ResourceExhausted   too many events, an event too large, queue full
+  //   Aborted             the expected revision did not hold
+  //   AlreadyExists       an event id is stored with other content, or only
+  //                       some of the request's events are stored
+  //   Unavailable         the store is shutting down
+  //   Internal            RocksDB failed to write
+  // `done` must be quick and must not call Append on this store.
+  void AppendAsync(AppendRequest request, AppendCallback done);
+
+  // Blocking form of AppendAsync.
+  absl::StatusOr<AppendResult> Append(AppendRequest request);
+
+  // Up to `max_count` events of one stream, starting at `from_revision` and
+  // going forwards, or backwards when `backwards`. NotFound if the stream has
+  // no events.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadStream(
+      const std::string& tenant, const std::string& stream,
+      uint64_t from_revision, bool backwards, size_t max_count) const;
+
+  // The tenant's log from `from_position` (0 is read as 1), up to the
+  // committed head, returning at most `max_count` events that match `filter`
+  // and stopping early once `max_bytes` of event data have been collected.
+  absl::StatusOr<LogPage> ReadLog(const std::string& tenant,
+                                  uint64_t from_position,
+                                  const LogFilter& filter, size_t max_count,
+                                  size_t max_bytes = 3 << 20) const;
+
+  // The stream's current revision. NotFound if it has no events.
+  absl::StatusOr<StreamInfo> GetStreamInfo(const std::string& tenant,
+                                           const std::string& stream) const;
+
+  // The position of the tenant's last committed event (0 when none).
+  absl::StatusOr<uint64_t> HeadPosition(const std::string& tenant) const;
+
+  // Blocks until the tenant's head is at least `position`, the deadline
+  // passes or the store shuts down. Returns the head at that moment.
+  absl::StatusOr<uint64_t> WaitForPosition(const std::string& tenant,
+                                           uint64_t position,
+                                           absl::Time deadline) const;
+
+  // Stops accepting appends, completes those already accepted and wakes
+  // every waiter. Idempotent; the destructor calls it.
+  void Shutdown();
+
+  const EventStoreOptions& options() const;
+
+ private:
+  class Impl;
+  explicit EventStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace throughline::eventstore
+
+#endif  // THROUGHLINE_EVENTSTORE_EVENT_STORE_H_

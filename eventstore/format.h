@@ -1,0 +1,100 @@
+// The on-disk layout of the event log: column families, keys and values.
+// This header is the single definition of the format; docs/storage-format.md
+// describes the same layout in prose.
+//
+// Every key starts with the tenant prefix `tenant 0x00`. Tenant names never
+// contain 0x00, so one tenant's keys form one contiguous range in every column
+// family and no tenant's range interleaves with another's. Integers in keys
+// are 8-byte big-endian so that keys sort numerically.
+//
+//   column family  key                                   value
+//   -------------  ------------------------------------  ----------------------
+//   log            tenant 0x00 position                  EventRecord (protobuf)
+//   streams        tenant 0x00 stream 0x00 revision      position
+//   ids            tenant 0x00 event-id(16 bytes)        IdEntry (see below)
+//   default        "format-version"                      "1"
+//
+// A tenant's head position is its largest key in "log"; a stream's revision is
+// its largest key in "streams". Both are derived, never stored separately, so
+// they cannot disagree with the events.
+
+#ifndef THROUGHLINE_EVENTSTORE_FORMAT_H_
+#define THROUGHLINE_EVENTSTORE_FORMAT_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+
+namespace throughline::eventstore {
+
+inline constexpr char kLogColumnFamily[] = "log";
+inline constexpr char kStreamsColumnFamily[] = "streams";
+inline constexpr char kIdsColumnFamily[] = "ids";
+inline constexpr char kFormatVersionKey[] = "format-version";
+inline constexpr char kFormatVersion[] = "1";
+
+inline constexpr size_t kMaxTenantLength = 63;
+inline constexpr size_t kMaxStreamLength = 200;
+inline constexpr size_t kMaxTypeLength = 128;
+inline constexpr size_t kMaxContentTypeLength = 128;
+inline constexpr size_t kMaxMetadataFieldLength = 256;
+
+using Uuid = std::array<uint8_t, 16>;
+using Digest = std::array<uint8_t, 32>;
+
+// Appends `value` as 8 big-endian bytes.
+void PutFixed64BigEndian(std::string* dst, uint64_t value);
+// REQUIRES: `src` holds at least 8 bytes.
+uint64_t DecodeFixed64BigEndian(absl::string_view src);
+
+// The prefix shared by every key of `tenant` in every column family.
+std::string TenantPrefix(absl::string_view tenant);
+std::string LogKey(absl::string_view tenant, uint64_t position);
+// The prefix shared by every revision key of one stream.
+std::string StreamPrefix(absl::string_view tenant, absl::string_view stream);
+std::string StreamKey(absl::string_view tenant, absl::string_view stream,
+                      uint64_t revision);
+std::string IdKey(absl::string_view tenant, const Uuid& id);
+
+// Decodes the position at the end of a log key.
+uint64_t PositionFromLogKey(absl::string_view key);
+// Decodes the revision at the end of a streams key.
+uint64_t RevisionFromStreamKey(absl::string_view key);
+
+// Value of an "ids" entry: where the event with that id was stored, and a
+// digest of its content so that a retry with different content is detected.
+struct IdEntry {
+  uint64_t position = 0;
+  uint64_t revision = 0;
+  Digest digest{};
+};
+std::string EncodeIdEntry(const IdEntry& entry);
+std::optional<IdEntry> DecodeIdEntry(absl::string_view value);
+
+// Name rules. Each returns OK or InvalidArgument with a message that names
+// `field` (the request field path, e.g. "stream" or "events[1].type").
+//
+// Tenant: 1-63 of [a-z0-9-], starting with a letter or digit.
+absl::Status ValidateTenant(absl::string_view tenant);
+// Stream: 1-200 of [A-Za-z0-9-_.:@], starting with a letter or digit.
+absl::Status ValidateStreamName(absl::string_view stream,
+                                absl::string_view field);
+// Event type: 1-128 of [A-Za-z0-9_.], starting with a letter.
+absl::Status ValidateEventType(absl::string_view type, absl::string_view field);
+
+// Parses a UUID in canonical 8-4-4-4-12 hex form (either case).
+std::optional<Uuid> ParseUuid(absl::string_view text);
+// Formats a UUID in lowercase canonical form.
+std::string FormatUuid(const Uuid& id);
+
+// The category of a stream: the part of its name before the first '-', or the
+// whole name when it has none.
+absl::string_view StreamCategory(absl::string_view stream);
+
+}  // namespace throughline::eventstore
+
+#endif  // THROUGHLINE_EVENTSTORE_FORMAT_H_
