@@ -1,0 +1,323 @@
+#include "services/event_store_service.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "eventstore/errors.h"
+#include "eventstore/format.h"
+#include "services/grpc_status.h"
+#include "services/tenant.h"
+
+namespace throughline::services {
+namespace {
+
+using eventstore::InvalidField;
+
+constexpr uint32_t kDefaultStreamReadCount = 100;
+constexpr uint32_t kDefaultLogReadCount = 1000;
+constexpr uint32_t kMaxReadCount = 10000;
+// Subscriptions wake at least this often to notice a cancelled call.
+constexpr absl::Duration kSubscriptionPoll = absl::Milliseconds(500);
+// Valid google.protobuf.Timestamp seconds: 0001-01-01 to 9999-12-31.
+constexpr int64_t kMinTimestampSeconds = -62135596800;
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
+
+absl::StatusOr<absl::Time> FromTimestamp(
+    const google::protobuf::Timestamp& timestamp, const std::string& field) {
+  if (timestamp.seconds() < kMinTimestampSeconds ||
+      timestamp.seconds() > kMaxTimestampSeconds || timestamp.nanos() < 0 ||
+      timestamp.nanos() > 999999999) {
+    return InvalidField(field, "not a valid timestamp");
+  }
+  return absl::FromUnixSeconds(timestamp.seconds()) +
+         absl::Nanoseconds(timestamp.nanos());
+}
+
+void SetTimestampFromMicros(int64_t micros,
+                            google::protobuf::Timestamp* timestamp) {
+  int64_t seconds = micros / 1000000;
+  int64_t rest = micros % 1000000;
+  if (rest < 0) {
+    rest += 1000000;
+    --seconds;
+  }
+  timestamp->set_seconds(seconds);
+  timestamp->set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+absl::StatusOr<eventstore::ExpectedRevision> FromProto(
+    const v1::AppendRequest& request) {
+  if (!request.has_expected_revision()) {
+    return eventstore::ExpectedRevision::Any();
+  }
+  const v1::ExpectedRevision& expected = request.expected_revision();
+  switch (expected.kind_case()) {
+    case v1::ExpectedRevision::kRevision:
+      return eventstore::ExpectedRevision::Exact(expected.revision());
+    case v1::ExpectedRevision::kState:
+      switch (expected.state()) {
+        case v1::ExpectedRevision::STATE_UNSPECIFIED:
+        case v1::ExpectedRevision::STATE_ANY:
+          return eventstore::ExpectedRevision::Any();
+        case v1::ExpectedRevision::STATE_NO_STREAM:
+          return eventstore::ExpectedRevision::NoStream();
+        case v1::ExpectedRevision::STATE_STREAM_EXISTS:
+          return eventstore::ExpectedRevision::StreamExists();
+        default:
+          return InvalidField("expected_revision.state",
+                              absl::StrCat("unknown state ", expected.state()));
+      }
+    case v1::ExpectedRevision::KIND_NOT_SET:
+      break;
+  }
+  return eventstore::ExpectedRevision::Any();
+}
+
+absl::StatusOr<eventstore::AppendRequest> FromProto(
+    const std::string& tenant, const v1::AppendRequest& request) {
+  eventstore::AppendRequest append;
+  append.tenant = tenant;
+  append.stream = request.stream();
+  absl::StatusOr<eventstore::ExpectedRevision> expected = FromProto(request);
+  if (!expected.ok()) return expected.status();
+  append.expected = *expected;
+  append.events.reserve(request.events_size());
+  for (int i = 0; i < request.events_size(); ++i) {
+    const v1::ProposedEvent& proposed = request.events(i);
+    eventstore::ProposedEvent event;
+    event.event_id = proposed.event_id();
+    event.type = proposed.type();
+    event.content_type = proposed.content_type();
+    event.data = proposed.data();
+    event.correlation_id = proposed.metadata().correlation_id();
+    event.causation_id = proposed.metadata().causation_id();
+    event.actor = proposed.metadata().actor();
+    event.source_platform = proposed.metadata().source_platform();
+    if (proposed.has_occurred_at()) {
+      absl::StatusOr<absl::Time> occurred = FromTimestamp(
+          proposed.occurred_at(), absl::StrCat("events[", i, "].occurred_at"));
+      if (!occurred.ok()) return occurred.status();
+      event.occurred_at = *occurred;
+    }
+    append.events.push_back(std::move(event));
+  }
+  return append;
+}
+
+absl::StatusOr<uint32_t> ReadCount(uint32_t requested, uint32_t fallback) {
+  if (requested == 0) return fallback;
+  if (requested > kMaxReadCount) {
+    return InvalidField("max_count", absl::StrCat(requested,
+                                                  " is more than the limit of ",
+                                                  kMaxReadCount));
+  }
+  return requested;
+}
+
+eventstore::LogFilter FromProto(const v1::LogFilter& filter) {
+  eventstore::LogFilter result;
+  result.categories.assign(filter.categories().begin(),
+                           filter.categories().end());
+  result.types.assign(filter.types().begin(), filter.types().end());
+  return result;
+}
+
+}  // namespace
+
+void ToProto(const eventstore::RecordedEvent& event, v1::RecordedEvent* proto) {
+  const eventstore::EventRecord& record = event.record;
+  eventstore::Uuid id{};
+  std::copy_n(record.event_id().begin(),
+              std::min(record.event_id().size(), id.size()), id.begin());
+  proto->set_event_id(eventstore::FormatUuid(id));
+  proto->set_type(record.type());
+  proto->set_content_type(record.content_type());
+  proto->set_data(record.data());
+  v1::EventMetadata* metadata = proto->mutable_metadata();
+  metadata->set_correlation_id(record.correlation_id());
+  metadata->set_causation_id(record.causation_id());
+  metadata->set_actor(record.actor());
+  metadata->set_source_platform(record.source_platform());
+  SetTimestampFromMicros(record.occurred_at_micros(),
+                         proto->mutable_occurred_at());
+  SetTimestampFromMicros(record.recorded_at_micros(),
+                         proto->mutable_recorded_at());
+  proto->set_stream(record.stream());
+  const absl::string_view category =
+      eventstore::StreamCategory(record.stream());
+  proto->set_category(category.data(), category.size());
+  proto->set_revision(record.revision());
+  proto->set_position(event.position);
+}
+
+EventStoreService::EventStoreService(eventstore::EventStore* store)
+    : store_(store) {}
+
+void EventStoreService::StopSubscriptions() { stopping_ = true; }
+
+grpc::ServerUnaryReactor* EventStoreService::Append(
+    grpc::CallbackServerContext* context, const v1::AppendRequest* request,
+    v1::AppendResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  if (!tenant.ok()) {
+    reactor->Finish(ToGrpcStatus(tenant.status()));
+    return reactor;
+  }
+  absl::StatusOr<eventstore::AppendRequest> append =
+      FromProto(*tenant, *request);
+  if (!append.ok()) {
+    reactor->Finish(ToGrpcStatus(append.status()));
+    return reactor;
+  }
+  store_->AppendAsync(
+      *std::move(append),
+      [reactor, response](absl::StatusOr<eventstore::AppendResult> result) {
+        if (!result.ok()) {
+          reactor->Finish(ToGrpcStatus(result.status()));
+          return;
+        }
+        response->set_first_revision(result->first_revision);
+        response->set_last_revision(result->last_revision);
+        response->set_first_position(result->first_position);
+        response->set_last_position(result->last_position);
+        response->set_already_stored(result->already_stored);
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
+}
+
+grpc::Status EventStoreService::ReadStream(
+    grpc::ServerContext* context, const v1::ReadStreamRequest* request,
+    v1::ReadStreamResponse* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<uint32_t> count =
+      ReadCount(request->max_count(), kDefaultStreamReadCount);
+  if (!count.ok()) return ToGrpcStatus(count.status());
+  const bool backwards = request->direction() == v1::DIRECTION_BACKWARDS;
+  if (request->direction() != v1::DIRECTION_UNSPECIFIED &&
+      request->direction() != v1::DIRECTION_FORWARDS && !backwards) {
+    return ToGrpcStatus(InvalidField(
+        "direction", absl::StrCat("unknown direction ", request->direction())));
+  }
+  absl::StatusOr<eventstore::StreamInfo> info =
+      store_->GetStreamInfo(*tenant, request->stream());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  const uint64_t from = backwards && request->from_end()
+                            ? info->revision
+                            : request->from_revision();
+  // One extra event tells whether the read reached the end.
+  absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
+      store_->ReadStream(*tenant, request->stream(), from, backwards,
+                         *count + 1);
+  if (!events.ok()) return ToGrpcStatus(events.status());
+  response->set_end_of_stream(events->size() <= *count);
+  if (events->size() > *count) events->pop_back();
+  for (const eventstore::RecordedEvent& event : *events) {
+    ToProto(event, response->add_events());
+  }
+  response->set_stream_revision(
+      std::max(info->revision,
+               events->empty() ? 0 : events->back().record.revision()));
+  return grpc::Status::OK;
+}
+
+grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
+                                        const v1::ReadAllRequest* request,
+                                        v1::ReadAllResponse* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<uint32_t> count =
+      ReadCount(request->max_count(), kDefaultLogReadCount);
+  if (!count.ok()) return ToGrpcStatus(count.status());
+  absl::StatusOr<eventstore::LogPage> page = store_->ReadLog(
+      *tenant, request->from_position(), FromProto(request->filter()), *count);
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const eventstore::RecordedEvent& event : page->events) {
+    ToProto(event, response->add_events());
+  }
+  response->set_next_position(page->next_position);
+  response->set_head_position(page->head_position);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventStoreService::Subscribe(
+    grpc::ServerContext* context, const v1::SubscribeRequest* request,
+    grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  const eventstore::LogFilter filter = FromProto(request->filter());
+  const grpc::Status stopping(grpc::StatusCode::UNAVAILABLE,
+                              "the server is shutting down; resubscribe from "
+                              "the last position received");
+  uint64_t next = std::max<uint64_t>(request->from_position(), 1);
+  bool caught_up = false;
+  v1::SubscribeResponse message;
+  while (!context->IsCancelled()) {
+    if (stopping_) return stopping;
+    absl::StatusOr<eventstore::LogPage> page =
+        store_->ReadLog(*tenant, next, filter, kDefaultLogReadCount);
+    if (!page.ok()) return ToGrpcStatus(page.status());
+    uint64_t delivered = next - 1;
+    for (const eventstore::RecordedEvent& event : page->events) {
+      message.Clear();
+      ToProto(event, message.mutable_event());
+      if (!writer->Write(message)) return grpc::Status::CANCELLED;
+      delivered = event.position;
+    }
+    next = page->next_position;
+    if (next - 1 > delivered) {
+      // The filter skipped events after the last one delivered.
+      message.Clear();
+      message.mutable_checkpoint()->set_position(next - 1);
+      if (!writer->Write(message)) return grpc::Status::CANCELLED;
+    }
+    if (next <= page->head_position) continue;  // More history to read.
+    if (!caught_up) {
+      caught_up = true;
+      message.Clear();
+      message.mutable_caught_up()->set_position(page->head_position);
+      if (!writer->Write(message)) return grpc::Status::CANCELLED;
+    }
+    absl::Time deadline = absl::Now() + kSubscriptionPoll;
+    absl::StatusOr<uint64_t> head =
+        store_->WaitForPosition(*tenant, next, deadline);
+    if (!head.ok()) {
+      return head.status().code() == absl::StatusCode::kUnavailable
+                 ? stopping
+                 : ToGrpcStatus(head.status());
+    }
+  }
+  return grpc::Status::CANCELLED;
+}
+
+grpc::Status EventStoreService::GetStream(grpc::ServerContext* context,
+                                          const v1::GetStreamRequest* request,
+                                          v1::GetStreamResponse* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<eventstore::StreamInfo> info =
+      store_->GetStreamInfo(*tenant, request->stream());
+  if (!info.ok()) return ToGrpcStatus(info.status());
+  response->set_stream(request->stream());
+  response->set_revision(info->revision);
+  response->set_last_position(info->last_position);
+  return grpc::Status::OK;
+}
+
+grpc::Status EventStoreService::GetLogInfo(
+    grpc::ServerContext* context, const v1::GetLogInfoRequest* request,
+    v1::GetLogInfoResponse* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<uint64_t> head = store_->HeadPosition(*tenant);
+  if (!head.ok()) return ToGrpcStatus(head.status());
+  response->set_head_position(*head);
+  return grpc::Status::OK;
+}
+
+}  // namespace throughline::services

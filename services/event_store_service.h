@@ -1,0 +1,61 @@
+// The gRPC EventStore service (proto/throughline/eventstore/v1/
+// eventstore.proto) over an eventstore::EventStore.
+//
+// Append uses the callback API so that thousands of appends can wait for the
+// group commit without holding a thread each; the reads are short and use the
+// synchronous API; Subscribe holds one server thread per subscriber.
+
+#ifndef THROUGHLINE_SERVICES_EVENT_STORE_SERVICE_H_
+#define THROUGHLINE_SERVICES_EVENT_STORE_SERVICE_H_
+
+#include <atomic>
+
+#include "eventstore/event_store.h"
+#include "throughline/eventstore/v1/eventstore.grpc.pb.h"
+
+namespace throughline::services {
+
+namespace v1 = ::throughline::eventstore::v1;
+
+class EventStoreService final
+    : public v1::EventStore::WithCallbackMethod_Append<
+          v1::EventStore::Service> {
+ public:
+  // `store` must outlive the service.
+  explicit EventStoreService(eventstore::EventStore* store);
+
+  // Ends every open subscription (with UNAVAILABLE) and refuses new ones, so
+  // that the server can shut down without waiting for them.
+  void StopSubscriptions();
+
+  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
+                                   const v1::AppendRequest* request,
+                                   v1::AppendResponse* response) override;
+  grpc::Status ReadStream(grpc::ServerContext* context,
+                          const v1::ReadStreamRequest* request,
+                          v1::ReadStreamResponse* response) override;
+  grpc::Status ReadAll(grpc::ServerContext* context,
+                       const v1::ReadAllRequest* request,
+                       v1::ReadAllResponse* response) override;
+  grpc::Status Subscribe(
+      grpc::ServerContext* context, const v1::SubscribeRequest* request,
+      grpc::ServerWriter<v1::SubscribeResponse>* writer) override;
+  grpc::Status GetStream(grpc::ServerContext* context,
+                         const v1::GetStreamRequest* request,
+                         v1::GetStreamResponse* response) override;
+  grpc::Status GetLogInfo(grpc::ServerContext* context,
+                          const v1::GetLogInfoRequest* request,
+                          v1::GetLogInfoResponse* response) override;
+
+ private:
+  eventstore::EventStore* const store_;
+  std::atomic<bool> stopping_{false};
+};
+
+// Copies a stored event into its API form.
+void ToProto(const eventstore::RecordedEvent& event,
+             v1::RecordedEvent* proto);
+
+}  // namespace throughline::services
+
+#endif  // THROUGHLINE_SERVICES_EVENT_STORE_SERVICE_H_

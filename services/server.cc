@@ -1,0 +1,69 @@
+#include "services/server.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace throughline::services {
+
+Server::Server(const ServerConfig& config,
+               std::unique_ptr<eventstore::EventStore> store)
+    : config_(config), store_(std::move(store)) {}
+
+Server::~Server() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const ServerConfig& config) {
+  eventstore::EventStoreOptions store_options;
+  store_options.path = config.data_dir;
+  store_options.max_event_data_bytes = config.max_event_bytes;
+  store_options.max_events_per_append = config.max_events_per_append;
+  store_options.block_cache_bytes = config.block_cache_mib << 20;
+  absl::StatusOr<std::unique_ptr<eventstore::EventStore>> store =
+      eventstore::EventStore::Open(store_options);
+  if (!store.ok()) return store.status();
+
+  std::unique_ptr<Server> server(new Server(config, *std::move(store)));
+  server->event_store_service_ =
+      std::make_unique<EventStoreService>(server->store_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.RegisterService(server->event_store_service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
+  grpc::ResourceQuota quota("throughline");
+  quota.SetMaxThreads(static_cast<int>(config.max_threads));
+  builder.SetResourceQuota(quota);
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+    server->store_->Shutdown();
+    return absl::UnavailableError(
+        absl::StrCat("listen: cannot listen on ", config.listen));
+  }
+  server->grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  return server;
+}
+
+void Server::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  event_store_service_->StopSubscriptions();
+  grpc_server_->Shutdown(std::chrono::system_clock::now() +
+                         std::chrono::seconds(config_.shutdown_grace_seconds));
+  // Every append the store accepted completes before it closes.
+  store_->Shutdown();
+}
+
+void Server::Wait() { grpc_server_->Wait(); }
+
+}  // namespace throughline::services

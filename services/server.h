@@ -1,0 +1,54 @@
+// Server: the event store and the gRPC services over it, started and stopped
+// as one. Used by throughline-server's main and by tests that want a real
+// server on loopback.
+
+#ifndef THROUGHLINE_SERVICES_SERVER_H_
+#define THROUGHLINE_SERVICES_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "eventstore/event_store.h"
+#include "grpcpp/server.h"
+#include "services/event_store_service.h"
+#include "services/server_config.h"
+
+namespace throughline::services {
+
+class Server {
+ public:
+  // Opens the store in config.data_dir and starts serving on config.listen
+  // with health checking (grpc.health.v1, status SERVING) and reflection.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const ServerConfig& config);
+
+  ~Server();  // Calls Shutdown.
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+  eventstore::EventStore* store() { return store_.get(); }
+
+  // Stops cleanly: reports NOT_SERVING, ends subscriptions, lets in-flight
+  // calls finish for up to config.shutdown_grace_seconds (appends already
+  // accepted by the store always complete), then closes the store.
+  // Idempotent.
+  void Shutdown();
+
+  // Blocks until Shutdown has completed.
+  void Wait();
+
+ private:
+  Server(const ServerConfig& config,
+         std::unique_ptr<eventstore::EventStore> store);
+
+  const ServerConfig config_;
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<EventStoreService> event_store_service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace throughline::services
+
+#endif  // THROUGHLINE_SERVICES_SERVER_H_

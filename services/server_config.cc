@@ -1,0 +1,192 @@
+#include "services/server_config.h"
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+
+namespace throughline::services {
+namespace {
+
+struct Option {
+  const char* name;
+  const char* description;
+  std::function<std::string(const ServerConfig&)> get;
+  std::function<bool(const std::string&, ServerConfig*)> set;
+};
+
+template <typename Field>
+Option StringOption(const char* name, const char* description, Field field) {
+  return Option{
+      name, description,
+      [field](const ServerConfig& c) { return c.*field; },
+      [field](const std::string& v, ServerConfig* c) {
+        if (v.empty()) return false;
+        c->*field = v;
+        return true;
+      }};
+}
+
+template <typename Field>
+Option NumberOption(const char* name, const char* description, Field field) {
+  return Option{
+      name, description,
+      [field](const ServerConfig& c) { return absl::StrCat(c.*field); },
+      [field](const std::string& v, ServerConfig* c) {
+        uint64_t value;
+        if (!absl::SimpleAtoi(v, &value)) return false;
+        c->*field = value;
+        return true;
+      }};
+}
+
+const std::vector<Option>& Options() {
+  static const auto* options = new std::vector<Option>{
+      StringOption("listen",
+                   "Address the gRPC server listens on (host:port; port 0 "
+                   "picks a free port).",
+                   &ServerConfig::listen),
+      StringOption("data_dir",
+                   "Directory of the RocksDB event store; created if missing.",
+                   &ServerConfig::data_dir),
+      NumberOption("max_event_bytes",
+                   "Largest event data accepted, in bytes.",
+                   &ServerConfig::max_event_bytes),
+      NumberOption("max_events_per_append",
+                   "Most events accepted in one Append.",
+                   &ServerConfig::max_events_per_append),
+      NumberOption("max_message_bytes",
+                   "Largest gRPC message accepted, in bytes.",
+                   &ServerConfig::max_message_bytes),
+      NumberOption("max_threads",
+                   "Most server threads for reads and subscriptions (each "
+                   "subscriber holds one).",
+                   &ServerConfig::max_threads),
+      NumberOption("block_cache_mib", "RocksDB block cache, in MiB.",
+                   &ServerConfig::block_cache_mib),
+      NumberOption("shutdown_grace_seconds",
+                   "On SIGTERM/SIGINT, seconds in-flight calls may take to "
+                   "finish before they are cancelled.",
+                   &ServerConfig::shutdown_grace_seconds),
+  };
+  return *options;
+}
+
+absl::Status Apply(const std::string& name, const std::string& value,
+                   const std::string& where, ServerConfig* config) {
+  for (const Option& option : Options()) {
+    if (name != option.name) continue;
+    if (!option.set(value, config)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, name, ": invalid value \"", absl::CEscape(value), "\""));
+    }
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, name, ": unknown option (see --help)"));
+}
+
+absl::Status ApplyFile(const std::string& path, ServerConfig* config) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config: cannot read \"", path, "\""));
+  }
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    absl::string_view text = line;
+    if (size_t hash = text.find('#'); hash != absl::string_view::npos) {
+      text = text.substr(0, hash);
+    }
+    text = absl::StripAsciiWhitespace(text);
+    if (text.empty()) continue;
+    const size_t equals = text.find('=');
+    const std::string where = absl::StrCat(path, ":", number, ": ");
+    if (equals == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, "expected \"name = value\""));
+    }
+    const std::string name(
+        absl::StripAsciiWhitespace(text.substr(0, equals)));
+    const std::string value(
+        absl::StripAsciiWhitespace(text.substr(equals + 1)));
+    if (absl::Status s = Apply(name, value, where, config); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<OptionHelp> DescribeOptions() {
+  const ServerConfig defaults;
+  std::vector<OptionHelp> help;
+  for (const Option& option : Options()) {
+    help.push_back({option.name, option.get(defaults), option.description});
+  }
+  return help;
+}
+
+std::string ServerUsage() {
+  std::string usage =
+      "Usage: throughline-server [--config=FILE] [--option=value ...]\n\n"
+      "Options (also accepted as `option = value` lines in the config file;\n"
+      "flags override the file):\n";
+  for (const OptionHelp& option : DescribeOptions()) {
+    absl::StrAppendFormat(&usage, "  --%-24s %s\n  %-26s default: %s\n",
+                          option.name, option.description, "",
+                          option.default_value);
+  }
+  return usage;
+}
+
+absl::StatusOr<ServerConfig> ParseServerConfig(
+    const std::vector<std::string>& args, bool* help_requested) {
+  *help_requested = false;
+  // Split into (name, value) pairs first, so the config file applies before
+  // any flag whatever their order.
+  std::vector<std::pair<std::string, std::string>> flags;
+  std::string config_file;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      *help_requested = true;
+      continue;
+    }
+    if (!absl::ConsumePrefix(&arg, "--")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(args[i], ": unexpected argument (see --help)"));
+    }
+    std::string name, value;
+    if (size_t equals = arg.find('='); equals != absl::string_view::npos) {
+      name = std::string(arg.substr(0, equals));
+      value = std::string(arg.substr(equals + 1));
+    } else if (i + 1 < args.size()) {
+      name = std::string(arg);
+      value = args[++i];
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", arg, ": missing value"));
+    }
+    if (name == "config") {
+      config_file = value;
+    } else {
+      flags.emplace_back(name, value);
+    }
+  }
+  ServerConfig config;
+  if (!config_file.empty()) {
+    if (absl::Status s = ApplyFile(config_file, &config); !s.ok()) return s;
+  }
+  for (const auto& [name, value] : flags) {
+    if (absl::Status s = Apply(name, value, "--", &config); !s.ok()) return s;
+  }
+  return config;
+}
+
+}  // namespace throughline::services

@@ -1,0 +1,59 @@
+// The server's configuration: every option, its default and its meaning.
+//
+// Options come from a config file (`--config=FILE`, lines of `name = value`,
+// '#' starts a comment) and from command-line flags (`--name=value` or
+// `--name value`); flags override the file. `throughline-server --help`
+// prints the table below.
+
+#ifndef THROUGHLINE_SERVICES_SERVER_CONFIG_H_
+#define THROUGHLINE_SERVICES_SERVER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace throughline::services {
+
+struct ServerConfig {
+  // Address the gRPC server listens on. Port 0 picks a free port.
+  std::string listen = "127.0.0.1:50051";
+  // Directory holding the RocksDB event store; created if missing.
+  std::string data_dir = "./throughline-data";
+  // Largest event data accepted, in bytes.
+  uint64_t max_event_bytes = 256 * 1024;
+  // Most events accepted in one Append.
+  uint64_t max_events_per_append = 1000;
+  // Largest gRPC message accepted, in bytes.
+  uint64_t max_message_bytes = 16 << 20;
+  // Most server threads for reads and subscriptions (each subscriber holds
+  // one); appends do not hold a thread while they wait to commit.
+  uint64_t max_threads = 512;
+  // RocksDB block cache, in MiB.
+  uint64_t block_cache_mib = 64;
+  // On SIGTERM/SIGINT, how long in-flight calls may take to finish, in
+  // seconds, before they are cancelled.
+  uint64_t shutdown_grace_seconds = 10;
+};
+
+// One documented option, for --help and docs.
+struct OptionHelp {
+  std::string name;
+  std::string default_value;
+  std::string description;
+};
+std::vector<OptionHelp> DescribeOptions();
+
+// Builds a config from `args` (argv without the program name). Returns
+// InvalidArgument naming the option for an unknown option, a bad value or an
+// unreadable config file. Sets *help_requested when --help was given.
+absl::StatusOr<ServerConfig> ParseServerConfig(
+    const std::vector<std::string>& args, bool* help_requested);
+
+// The --help text.
+std::string ServerUsage();
+
+}  // namespace throughline::services
+
+#endif  // THROUGHLINE_SERVICES_SERVER_CONFIG_H_
