@@ -32,10 +32,10 @@ absl::Status RevisionConflictError(const RevisionConflict& conflict) {
       conflict.stream_exists
           ? absl::StrCat("its revision is ", conflict.actual_revision)
           : std::string("it has no events");
-  absl::Status status(
-      absl::StatusCode::kAborted,
-      absl::StrCat("expected_revision: stream \"", conflict.stream,
-                   "\" was expected to be ", conflict.expected, " but ", actual));
+  absl::Status status(absl::StatusCode::kAborted,
+                      absl::StrCat("expected_revision: stream \"",
+                                   conflict.stream, "\" was expected to be ",
+                                   conflict.expected, " but ", actual));
   // Stream names cannot contain '\n' (see ValidateStreamName).
   status.SetPayload(
       kConflictPayload,

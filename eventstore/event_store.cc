@@ -146,9 +146,9 @@ class EventStore::Impl {
   // State of the group being committed: what the appends before the current
   // one in the group have assigned, on top of the committed state.
   struct GroupState {
-    absl::flat_hash_map<std::string, uint64_t> heads;         // tenant
-    absl::flat_hash_map<std::string, StreamInfo> streams;     // stream prefix
-    absl::flat_hash_map<std::string, IdEntry> ids;            // id key
+    absl::flat_hash_map<std::string, uint64_t> heads;      // tenant
+    absl::flat_hash_map<std::string, StreamInfo> streams;  // stream prefix
+    absl::flat_hash_map<std::string, IdEntry> ids;         // id key
     rocksdb::WriteBatch batch;
   };
 
@@ -280,9 +280,9 @@ absl::Status EventStore::Impl::Validate(const AppendRequest& request,
       return s;
     }
     if (event.content_type.size() > kMaxContentTypeLength) {
-      return InvalidField(absl::StrCat(field, ".content_type"),
-                          absl::StrCat("longer than ", kMaxContentTypeLength,
-                                       " characters"));
+      return InvalidField(
+          absl::StrCat(field, ".content_type"),
+          absl::StrCat("longer than ", kMaxContentTypeLength, " characters"));
     }
     if (event.data.size() > options_.max_event_data_bytes) {
       return InvalidField(
@@ -298,10 +298,10 @@ absl::Status EventStore::Impl::Validate(const AppendRequest& request,
     };
     for (const auto& [name, value] : metadata) {
       if (value->size() > kMaxMetadataFieldLength) {
-        return InvalidField(absl::StrCat(field, ".metadata.", name),
-                            absl::StrCat("longer than ",
-                                         kMaxMetadataFieldLength,
-                                         " characters"));
+        return InvalidField(
+            absl::StrCat(field, ".metadata.", name),
+            absl::StrCat("longer than ", kMaxMetadataFieldLength,
+                         " characters"));
       }
     }
     if (event.occurred_at.has_value() &&
@@ -315,8 +315,7 @@ absl::Status EventStore::Impl::Validate(const AppendRequest& request,
   return absl::OkStatus();
 }
 
-void EventStore::Impl::AppendAsync(AppendRequest request,
-                                   AppendCallback done) {
+void EventStore::Impl::AppendAsync(AppendRequest request, AppendCallback done) {
   Pending pending;
   if (absl::Status s = Validate(request, &pending); !s.ok()) {
     done(s);
@@ -365,7 +364,8 @@ absl::StatusOr<std::optional<IdEntry>> EventStore::Impl::LookupId(
     const std::string& key, const GroupState& group) {
   if (auto it = group.ids.find(key); it != group.ids.end()) return it->second;
   std::string value;
-  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), ids_cf_, key, &value);
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), ids_cf_, key, &value);
   if (status.IsNotFound()) return std::nullopt;
   if (!status.ok()) return FromRocks(status, "reading event id");
   std::optional<IdEntry> entry = DecodeIdEntry(value);
@@ -378,8 +378,8 @@ absl::StatusOr<std::optional<StreamInfo>> EventStore::Impl::ReadStreamInfo(
   const std::string prefix = StreamPrefix(tenant, stream);
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
-  it->SeekForPrev(StreamKey(tenant, stream,
-                            std::numeric_limits<uint64_t>::max()));
+  it->SeekForPrev(
+      StreamKey(tenant, stream, std::numeric_limits<uint64_t>::max()));
   if (!it->Valid()) {
     if (absl::Status s = FromRocks(it->status(), "reading stream"); !s.ok()) {
       return s;
@@ -415,8 +415,9 @@ absl::StatusOr<std::optional<StreamInfo>> EventStore::Impl::LookupStream(
   return info;
 }
 
-absl::StatusOr<AppendResult> EventStore::Impl::Prepare(
-    const Pending& pending, int64_t recorded_micros, GroupState* group) {
+absl::StatusOr<AppendResult> EventStore::Impl::Prepare(const Pending& pending,
+                                                       int64_t recorded_micros,
+                                                       GroupState* group) {
   const AppendRequest& request = pending.request;
   const size_t count = request.events.size();
 
@@ -706,7 +707,8 @@ absl::StatusOr<LogPage> EventStore::Impl::ReadLog(const std::string& tenant,
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions read_options;
   read_options.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, log_cf_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(read_options, log_cf_));
   size_t examined = 0, bytes = 0;
   for (it->Seek(LogKey(tenant, start));
        it->Valid() && page.events.size() < max_count && bytes < max_bytes &&
@@ -792,8 +794,7 @@ absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
 absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(
     const std::string& tenant, const std::string& stream,
     uint64_t from_revision, bool backwards, size_t max_count) const {
-  return impl_->ReadStream(tenant, stream, from_revision, backwards,
-                           max_count);
+  return impl_->ReadStream(tenant, stream, from_revision, backwards, max_count);
 }
 
 absl::StatusOr<LogPage> EventStore::ReadLog(const std::string& tenant,

@@ -106,8 +106,8 @@ absl::Status ValidateTenant(absl::string_view tenant) {
     return InvalidField("tenant", "must not be empty");
   }
   if (tenant.size() > kMaxTenantLength) {
-    return InvalidField(
-        "tenant", absl::StrCat("longer than ", kMaxTenantLength, " characters"));
+    return InvalidField("tenant", absl::StrCat("longer than ", kMaxTenantLength,
+                                               " characters"));
   }
   for (size_t i = 0; i < tenant.size(); ++i) {
     const char c = tenant[i];
@@ -115,10 +115,11 @@ absl::Status ValidateTenant(absl::string_view tenant) {
                     absl::ascii_isdigit(static_cast<unsigned char>(c)) ||
                     (c == '-' && i > 0);
     if (!ok) {
-      return InvalidField(
-          "tenant", absl::StrCat("\"", absl::CEscape(tenant),
-          "\" may hold only lowercase letters, digits and '-', starting with "
-          "a letter or digit"));
+      return InvalidField("tenant",
+                          absl::StrCat("\"", absl::CEscape(tenant),
+                                       "\" may hold only lowercase letters, "
+                                       "digits and '-', starting with "
+                                       "a letter or digit"));
     }
   }
   return absl::OkStatus();
@@ -138,15 +139,18 @@ absl::Status ValidateStreamName(absl::string_view stream,
   for (char c : stream) {
     if (!starts_ok || !IsStreamChar(c)) {
       return InvalidField(
-          field, absl::StrCat("\"", absl::CEscape(stream),
-          "\" may hold only letters, digits and \"-_.:@\", starting with a "
-          "letter or digit"));
+          field,
+          absl::StrCat(
+              "\"", absl::CEscape(stream),
+              "\" may hold only letters, digits and \"-_.:@\", starting with a "
+              "letter or digit"));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status ValidateEventType(absl::string_view type, absl::string_view field) {
+absl::Status ValidateEventType(absl::string_view type,
+                               absl::string_view field) {
   if (type.empty()) {
     return InvalidField(field, "must not be empty");
   }
@@ -154,15 +158,18 @@ absl::Status ValidateEventType(absl::string_view type, absl::string_view field) 
     return InvalidField(
         field, absl::StrCat("longer than ", kMaxTypeLength, " characters"));
   }
-  const bool starts_ok = absl::ascii_isalpha(static_cast<unsigned char>(type[0]));
+  const bool starts_ok =
+      absl::ascii_isalpha(static_cast<unsigned char>(type[0]));
   for (char c : type) {
     const bool ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
                     c == '_' || c == '.';
     if (!starts_ok || !ok) {
       return InvalidField(
-          field, absl::StrCat("\"", absl::CEscape(type),
-          "\" must start with a letter and hold only letters, digits, '_' "
-          "and '.'"));
+          field,
+          absl::StrCat(
+              "\"", absl::CEscape(type),
+              "\" must start with a letter and hold only letters, digits, '_' "
+              "and '.'"));
     }
   }
   return absl::OkStatus();

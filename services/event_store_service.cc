@@ -20,7 +20,7 @@ constexpr uint32_t kDefaultStreamReadCount = 100;
 constexpr uint32_t kDefaultLogReadCount = 1000;
 constexpr uint32_t kMaxReadCount = 10000;
 // Subscriptions wake at least this often to notice a cancelled call.
-constexpr absl::Duration kSubscriptionPoll = absl::Milliseconds(500);
+constexpr absl::Duration kSubscriptionPoll = absl::Milliseconds(100);
 // Valid google.protobuf.Timestamp seconds: 0001-01-01 to 9999-12-31.
 constexpr int64_t kMinTimestampSeconds = -62135596800;
 constexpr int64_t kMaxTimestampSeconds = 253402300799;
@@ -110,9 +110,9 @@ absl::StatusOr<eventstore::AppendRequest> FromProto(
 absl::StatusOr<uint32_t> ReadCount(uint32_t requested, uint32_t fallback) {
   if (requested == 0) return fallback;
   if (requested > kMaxReadCount) {
-    return InvalidField("max_count", absl::StrCat(requested,
-                                                  " is more than the limit of ",
-                                                  kMaxReadCount));
+    return InvalidField(
+        "max_count",
+        absl::StrCat(requested, " is more than the limit of ", kMaxReadCount));
   }
   return requested;
 }
@@ -190,9 +190,9 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
   return reactor;
 }
 
-grpc::Status EventStoreService::ReadStream(
-    grpc::ServerContext* context, const v1::ReadStreamRequest* request,
-    v1::ReadStreamResponse* response) {
+grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
+                                           const v1::ReadStreamRequest* request,
+                                           v1::ReadStreamResponse* response) {
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint32_t> count =
@@ -220,9 +220,8 @@ grpc::Status EventStoreService::ReadStream(
   for (const eventstore::RecordedEvent& event : *events) {
     ToProto(event, response->add_events());
   }
-  response->set_stream_revision(
-      std::max(info->revision,
-               events->empty() ? 0 : events->back().record.revision()));
+  response->set_stream_revision(std::max(
+      info->revision, events->empty() ? 0 : events->back().record.revision()));
   return grpc::Status::OK;
 }
 
@@ -309,9 +308,9 @@ grpc::Status EventStoreService::GetStream(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status EventStoreService::GetLogInfo(
-    grpc::ServerContext* context, const v1::GetLogInfoRequest* request,
-    v1::GetLogInfoResponse* response) {
+grpc::Status EventStoreService::GetLogInfo(grpc::ServerContext* context,
+                                           const v1::GetLogInfoRequest* request,
+                                           v1::GetLogInfoResponse* response) {
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint64_t> head = store_->HeadPosition(*tenant);

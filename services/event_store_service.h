@@ -53,8 +53,7 @@ class EventStoreService final
 };
 
 // Copies a stored event into its API form.
-void ToProto(const eventstore::RecordedEvent& event,
-             v1::RecordedEvent* proto);
+void ToProto(const eventstore::RecordedEvent& event, v1::RecordedEvent* proto);
 
 }  // namespace throughline::services
 

@@ -23,14 +23,13 @@ struct Option {
 
 template <typename Field>
 Option StringOption(const char* name, const char* description, Field field) {
-  return Option{
-      name, description,
-      [field](const ServerConfig& c) { return c.*field; },
-      [field](const std::string& v, ServerConfig* c) {
-        if (v.empty()) return false;
-        c->*field = v;
-        return true;
-      }};
+  return Option{name, description,
+                [field](const ServerConfig& c) { return c.*field; },
+                [field](const std::string& v, ServerConfig* c) {
+                  if (v.empty()) return false;
+                  c->*field = v;
+                  return true;
+                }};
 }
 
 template <typename Field>
@@ -55,8 +54,7 @@ const std::vector<Option>& Options() {
       StringOption("data_dir",
                    "Directory of the RocksDB event store; created if missing.",
                    &ServerConfig::data_dir),
-      NumberOption("max_event_bytes",
-                   "Largest event data accepted, in bytes.",
+      NumberOption("max_event_bytes", "Largest event data accepted, in bytes.",
                    &ServerConfig::max_event_bytes),
       NumberOption("max_events_per_append",
                    "Most events accepted in one Append.",
@@ -112,8 +110,7 @@ absl::Status ApplyFile(const std::string& path, ServerConfig* config) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, "expected \"name = value\""));
     }
-    const std::string name(
-        absl::StripAsciiWhitespace(text.substr(0, equals)));
+    const std::string name(absl::StripAsciiWhitespace(text.substr(0, equals)));
     const std::string value(
         absl::StripAsciiWhitespace(text.substr(equals + 1)));
     if (absl::Status s = Apply(name, value, where, config); !s.ok()) return s;

@@ -40,10 +40,9 @@ int main(int argc, char** argv) {
                  std::string(server.status().message()).c_str());
     return 1;
   }
-  std::fprintf(stderr,
-               "throughline-server: serving on %s (port %d), data in %s\n",
-               config->listen.c_str(), (*server)->port(),
-               config->data_dir.c_str());
+  std::fprintf(
+      stderr, "throughline-server: serving on %s (port %d), data in %s\n",
+      config->listen.c_str(), (*server)->port(), config->data_dir.c_str());
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
