@@ -120,13 +120,16 @@ class EventStore::Impl {
   void AppendAsync(AppendRequest request, AppendCallback done);
   absl::StatusOr<std::vector<RecordedEvent>> ReadStream(
       const std::string& tenant, const std::string& stream,
-      uint64_t from_revision, bool backwards, size_t max_count) const;
+      uint64_t from_revision, bool backwards, size_t max_count,
+      size_t max_bytes) const;
   absl::StatusOr<LogPage> ReadLog(const std::string& tenant,
                                   uint64_t from_position,
                                   const LogFilter& filter, size_t max_count,
                                   size_t max_bytes) const;
   absl::StatusOr<StreamInfo> GetStreamInfo(const std::string& tenant,
                                            const std::string& stream) const;
+  absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
+      const std::string& tenant, const std::string& event_id) const;
   absl::StatusOr<uint64_t> HeadPosition(const std::string& tenant) const;
   absl::StatusOr<uint64_t> WaitForPosition(const std::string& tenant,
                                            uint64_t position,
@@ -182,7 +185,10 @@ class EventStore::Impl {
       ABSL_GUARDED_BY(mu_);
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopped_ = false;  // Set once the committer has been joined.
+  // Held while joining the committer, so that concurrent Shutdowns wait for
+  // one join instead of joining the same thread twice.
+  absl::Mutex join_mu_;
+  bool stopped_ ABSL_GUARDED_BY(join_mu_) = false;  // Set once joined.
 
   // Committer thread only: last known revision of recently used streams.
   absl::flat_hash_map<std::string, StreamInfo> stream_cache_;
@@ -326,21 +332,23 @@ void EventStore::Impl::AppendAsync(AppendRequest request, AppendCallback done) {
     pending.digests.push_back(ContentDigest(request.stream, event));
   }
   pending.request = std::move(request);
-  pending.done = std::move(done);
+  absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) {
-      pending.done(absl::UnavailableError(
-          "the event store is shutting down; nothing was appended"));
+      refused = absl::UnavailableError(
+          "the event store is shutting down; nothing was appended");
+    } else if (queue_.size() >= options_.max_queued_appends) {
+      refused = absl::ResourceExhaustedError(
+          "too many appends waiting to be committed; retry shortly");
+    } else {
+      pending.done = std::move(done);
+      queue_.push_back(std::move(pending));
       return;
     }
-    if (queue_.size() >= options_.max_queued_appends) {
-      pending.done(absl::ResourceExhaustedError(
-          "too many appends waiting to be committed; retry shortly"));
-      return;
-    }
-    queue_.push_back(std::move(pending));
   }
+  // Outside mu_, so that `done` may read the store.
+  done(refused);
 }
 
 void EventStore::Impl::CommitLoop() {
@@ -559,8 +567,10 @@ void EventStore::Impl::CommitGroup(std::deque<Pending>& group) {
     absl::Status written =
         FromRocks(db_->Write(write_options, &state.batch), "writing events");
     if (!written.ok()) {
+      // An "already stored" answer may rest on an append of this very
+      // group, so every success of the group is withdrawn.
       for (auto& outcome : outcomes) {
-        if (outcome.ok() && !outcome->already_stored) outcome = written;
+        if (outcome.ok()) outcome = written;
       }
       // Committed state is unchanged; forget what this group assumed.
       stream_cache_.clear();
@@ -635,7 +645,8 @@ absl::StatusOr<uint64_t> EventStore::Impl::WaitForPosition(
 
 absl::StatusOr<std::vector<RecordedEvent>> EventStore::Impl::ReadStream(
     const std::string& tenant, const std::string& stream,
-    uint64_t from_revision, bool backwards, size_t max_count) const {
+    uint64_t from_revision, bool backwards, size_t max_count,
+    size_t max_bytes) const {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   if (absl::Status s = ValidateStreamName(stream, "stream"); !s.ok()) return s;
   const std::string prefix = StreamPrefix(tenant, stream);
@@ -653,7 +664,8 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::Impl::ReadStream(
   }
   std::vector<RecordedEvent> events;
   std::string value;
-  for (; it->Valid() && events.size() < max_count;
+  size_t bytes = 0;
+  for (; it->Valid() && events.size() < max_count && bytes < max_bytes;
        backwards ? it->Prev() : it->Next()) {
     if (!it->key().starts_with(prefix) ||
         it->key().size() != prefix.size() + 8) {
@@ -668,6 +680,7 @@ absl::StatusOr<std::vector<RecordedEvent>> EventStore::Impl::ReadStream(
       return absl::DataLossError(absl::StrCat(
           "event at position ", event.position, " cannot be decoded"));
     }
+    bytes += event.record.data().size();
     events.push_back(std::move(event));
   }
   if (absl::Status s = FromRocks(it->status(), "reading stream"); !s.ok()) {
@@ -751,11 +764,36 @@ absl::StatusOr<StreamInfo> EventStore::Impl::GetStreamInfo(
   return **info;
 }
 
+absl::StatusOr<std::optional<RecordedEvent>> EventStore::Impl::FindEvent(
+    const std::string& tenant, const std::string& event_id) const {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  std::optional<Uuid> id = ParseUuid(event_id);
+  if (!id) return InvalidField("event_id", "not a UUID");
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), ids_cf_, IdKey(tenant, *id), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  if (!status.ok()) return FromRocks(status, "reading event id");
+  std::optional<IdEntry> entry = DecodeIdEntry(value);
+  if (!entry) return absl::DataLossError("corrupt event id entry");
+  RecordedEvent event;
+  event.position = entry->position;
+  status = db_->Get(rocksdb::ReadOptions(), log_cf_,
+                    LogKey(tenant, entry->position), &value);
+  if (!status.ok()) return FromRocks(status, "reading event");
+  if (!event.record.ParseFromString(value)) {
+    return absl::DataLossError(absl::StrCat(
+        "event at position ", event.position, " cannot be decoded"));
+  }
+  return event;
+}
+
 void EventStore::Impl::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
     shutting_down_ = true;
   }
+  absl::MutexLock lock(&join_mu_);
   if (!stopped_ && committer_.joinable()) committer_.join();
   stopped_ = true;
 }
@@ -793,8 +831,10 @@ absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
 
 absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(
     const std::string& tenant, const std::string& stream,
-    uint64_t from_revision, bool backwards, size_t max_count) const {
-  return impl_->ReadStream(tenant, stream, from_revision, backwards, max_count);
+    uint64_t from_revision, bool backwards, size_t max_count,
+    size_t max_bytes) const {
+  return impl_->ReadStream(tenant, stream, from_revision, backwards, max_count,
+                           max_bytes);
 }
 
 absl::StatusOr<LogPage> EventStore::ReadLog(const std::string& tenant,
@@ -808,6 +848,11 @@ absl::StatusOr<LogPage> EventStore::ReadLog(const std::string& tenant,
 absl::StatusOr<StreamInfo> EventStore::GetStreamInfo(
     const std::string& tenant, const std::string& stream) const {
   return impl_->GetStreamInfo(tenant, stream);
+}
+
+absl::StatusOr<std::optional<RecordedEvent>> EventStore::FindEvent(
+    const std::string& tenant, const std::string& event_id) const {
+  return impl_->FindEvent(tenant, event_id);
 }
 
 absl::StatusOr<uint64_t> EventStore::HeadPosition(

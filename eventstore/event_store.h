@@ -139,8 +139,9 @@ class EventStore {
   // Validates and queues an append; `done` runs exactly once, on the
   // committer thread (or inline for a request refused before queuing), after
   // the events are synced to disk or with the reason nothing was appended:
-  //   InvalidArgument     a malformed field (the message names it)
-  //   ResourceExhausted   too many events, an event too large, queue full
+  //   InvalidArgument     a malformed field, too many events or an event
+  //                       too large (the message names the field)
+  //   ResourceExhausted   too many appends already queued
   //   Aborted             the expected revision did not hold
   //   AlreadyExists       an event id is stored with other content, or only
   //                       some of the request's events are stored
@@ -153,11 +154,13 @@ class EventStore {
   absl::StatusOr<AppendResult> Append(AppendRequest request);
 
   // Up to `max_count` events of one stream, starting at `from_revision` and
-  // going forwards, or backwards when `backwards`. NotFound if the stream has
-  // no events.
+  // going forwards, or backwards when `backwards`, stopping early once
+  // `max_bytes` of event data have been collected. NotFound if the stream
+  // has no events.
   absl::StatusOr<std::vector<RecordedEvent>> ReadStream(
       const std::string& tenant, const std::string& stream,
-      uint64_t from_revision, bool backwards, size_t max_count) const;
+      uint64_t from_revision, bool backwards, size_t max_count,
+      size_t max_bytes = 3 << 20) const;
 
   // The tenant's log from `from_position` (0 is read as 1), up to the
   // committed head, returning at most `max_count` events that match `filter`
@@ -166,6 +169,11 @@ class EventStore {
                                   uint64_t from_position,
                                   const LogFilter& filter, size_t max_count,
                                   size_t max_bytes = 3 << 20) const;
+
+  // The event stored in `tenant` under `event_id` (canonical UUID text), or
+  // nullopt if there is none. InvalidArgument for a malformed id.
+  absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
+      const std::string& tenant, const std::string& event_id) const;
 
   // The stream's current revision. NotFound if it has no events.
   absl::StatusOr<StreamInfo> GetStreamInfo(const std::string& tenant,

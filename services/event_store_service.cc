@@ -210,18 +210,19 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
   const uint64_t from = backwards && request->from_end()
                             ? info->revision
                             : request->from_revision();
-  // One extra event tells whether the read reached the end.
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
-      store_->ReadStream(*tenant, request->stream(), from, backwards,
-                         *count + 1);
+      store_->ReadStream(*tenant, request->stream(), from, backwards, *count);
   if (!events.ok()) return ToGrpcStatus(events.status());
-  response->set_end_of_stream(events->size() <= *count);
-  if (events->size() > *count) events->pop_back();
   for (const eventstore::RecordedEvent& event : *events) {
     ToProto(event, response->add_events());
   }
-  response->set_stream_revision(std::max(
-      info->revision, events->empty() ? 0 : events->back().record.revision()));
+  // Events appended since GetStreamInfo may have been read too.
+  const uint64_t revision = std::max(
+      info->revision, events->empty() ? 0 : events->back().record.revision());
+  response->set_stream_revision(revision);
+  response->set_end_of_stream(
+      events->empty() ||
+      events->back().record.revision() == (backwards ? 0 : revision));
   return grpc::Status::OK;
 }
 
@@ -252,7 +253,7 @@ grpc::Status EventStoreService::Subscribe(
   const eventstore::LogFilter filter = FromProto(request->filter());
   const grpc::Status stopping(grpc::StatusCode::UNAVAILABLE,
                               "the server is shutting down; resubscribe from "
-                              "the last position received");
+                              "the position after the last one received");
   uint64_t next = std::max<uint64_t>(request->from_position(), 1);
   bool caught_up = false;
   v1::SubscribeResponse message;

@@ -49,7 +49,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     return absl::UnavailableError(
         absl::StrCat("listen: cannot listen on ", config.listen));
   }
-  server->grpc_server_->GetHealthCheckService()->SetServingStatus(true);
+  grpc::HealthCheckServiceInterface* health =
+      server->grpc_server_->GetHealthCheckService();
+  health->SetServingStatus(v1::EventStore::service_full_name(), true);
+  health->SetServingStatus(true);
   return server;
 }
 

@@ -19,6 +19,7 @@ struct Option {
   const char* description;
   std::function<std::string(const ServerConfig&)> get;
   std::function<bool(const std::string&, ServerConfig*)> set;
+  std::string range;  // Accepted values, for --help; empty for any text.
 };
 
 template <typename Field>
@@ -29,20 +30,26 @@ Option StringOption(const char* name, const char* description, Field field) {
                   if (v.empty()) return false;
                   c->*field = v;
                   return true;
-                }};
+                },
+                ""};
 }
 
+// A whole number in [min, max].
 template <typename Field>
-Option NumberOption(const char* name, const char* description, Field field) {
+Option NumberOption(const char* name, const char* description, Field field,
+                    uint64_t min, uint64_t max) {
   return Option{
       name, description,
       [field](const ServerConfig& c) { return absl::StrCat(c.*field); },
-      [field](const std::string& v, ServerConfig* c) {
+      [field, min, max](const std::string& v, ServerConfig* c) {
         uint64_t value;
-        if (!absl::SimpleAtoi(v, &value)) return false;
+        if (!absl::SimpleAtoi(v, &value) || value < min || value > max) {
+          return false;
+        }
         c->*field = value;
         return true;
-      }};
+      },
+      absl::StrCat(min, " to ", max)};
 }
 
 const std::vector<Option>& Options() {
@@ -55,23 +62,23 @@ const std::vector<Option>& Options() {
                    "Directory of the RocksDB event store; created if missing.",
                    &ServerConfig::data_dir),
       NumberOption("max_event_bytes", "Largest event data accepted, in bytes.",
-                   &ServerConfig::max_event_bytes),
+                   &ServerConfig::max_event_bytes, 1, 64 << 20),
       NumberOption("max_events_per_append",
                    "Most events accepted in one Append.",
-                   &ServerConfig::max_events_per_append),
+                   &ServerConfig::max_events_per_append, 1, 100000),
       NumberOption("max_message_bytes",
                    "Largest gRPC message accepted, in bytes.",
-                   &ServerConfig::max_message_bytes),
+                   &ServerConfig::max_message_bytes, 1 << 20, 1 << 30),
       NumberOption("max_threads",
                    "Most server threads for reads and subscriptions (each "
                    "subscriber holds one).",
-                   &ServerConfig::max_threads),
+                   &ServerConfig::max_threads, 4, 100000),
       NumberOption("block_cache_mib", "RocksDB block cache, in MiB.",
-                   &ServerConfig::block_cache_mib),
+                   &ServerConfig::block_cache_mib, 1, 1 << 20),
       NumberOption("shutdown_grace_seconds",
                    "On SIGTERM/SIGINT, seconds in-flight calls may take to "
                    "finish before they are cancelled.",
-                   &ServerConfig::shutdown_grace_seconds),
+                   &ServerConfig::shutdown_grace_seconds, 0, 3600),
   };
   return *options;
 }
@@ -82,7 +89,8 @@ absl::Status Apply(const std::string& name, const std::string& value,
     if (name != option.name) continue;
     if (!option.set(value, config)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          where, name, ": invalid value \"", absl::CEscape(value), "\""));
+          where, name, ": invalid value \"", absl::CEscape(value),
+          "\" (see --help for the accepted range)"));
     }
     return absl::OkStatus();
   }
@@ -124,7 +132,8 @@ std::vector<OptionHelp> DescribeOptions() {
   const ServerConfig defaults;
   std::vector<OptionHelp> help;
   for (const Option& option : Options()) {
-    help.push_back({option.name, option.get(defaults), option.description});
+    help.push_back({option.name, option.get(defaults), option.description,
+                    option.range});
   }
   return help;
 }
@@ -135,9 +144,12 @@ std::string ServerUsage() {
       "Options (also accepted as `option = value` lines in the config file;\n"
       "flags override the file):\n";
   for (const OptionHelp& option : DescribeOptions()) {
-    absl::StrAppendFormat(&usage, "  --%-24s %s\n  %-26s default: %s\n",
+    absl::StrAppendFormat(&usage, "  --%-24s %s\n  %-26s default: %s%s\n",
                           option.name, option.description, "",
-                          option.default_value);
+                          option.default_value,
+                          option.range.empty()
+                              ? ""
+                              : absl::StrCat("; accepted: ", option.range));
   }
   return usage;
 }

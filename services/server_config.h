@@ -21,19 +21,20 @@ struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
   // Directory holding the RocksDB event store; created if missing.
   std::string data_dir = "./throughline-data";
-  // Largest event data accepted, in bytes.
+  // Largest event data accepted, in bytes (1 to 64 MiB).
   uint64_t max_event_bytes = 256 * 1024;
-  // Most events accepted in one Append.
+  // Most events accepted in one Append (1 to 100000).
   uint64_t max_events_per_append = 1000;
-  // Largest gRPC message accepted, in bytes.
+  // Largest gRPC message accepted or sent, in bytes (1 MiB to 1 GiB).
   uint64_t max_message_bytes = 16 << 20;
   // Most server threads for reads and subscriptions (each subscriber holds
-  // one); appends do not hold a thread while they wait to commit.
+  // one); appends do not hold a thread while they wait to commit (4 to
+  // 100000).
   uint64_t max_threads = 512;
-  // RocksDB block cache, in MiB.
+  // RocksDB block cache, in MiB (1 to 1048576).
   uint64_t block_cache_mib = 64;
   // On SIGTERM/SIGINT, how long in-flight calls may take to finish, in
-  // seconds, before they are cancelled.
+  // seconds, before they are cancelled (0 to 3600).
   uint64_t shutdown_grace_seconds = 10;
 };
 
@@ -42,6 +43,7 @@ struct OptionHelp {
   std::string name;
   std::string default_value;
   std::string description;
+  std::string range;  // Accepted values, e.g. "1 to 100000"; empty for text.
 };
 std::vector<OptionHelp> DescribeOptions();
 
