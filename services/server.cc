@@ -8,6 +8,7 @@
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "services/cpd/silo_services.h"
 
 namespace throughline::services {
 
@@ -31,6 +32,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   std::unique_ptr<Server> server(new Server(config, *std::move(store)));
   server->event_store_service_ =
       std::make_unique<EventStoreService>(server->store_.get());
+  server->command_runner_ =
+      std::make_unique<cpd::CommandRunner>(server->store_.get());
+  cpd::CommandRunner* runner = server->command_runner_.get();
+  auto& silos = server->cpd_services_;
+  silos.push_back(std::make_unique<cpd::OrganisationService>(runner));
+  silos.push_back(std::make_unique<cpd::StaffDirectoryService>(runner));
+  silos.push_back(std::make_unique<cpd::ObservationService>(runner));
+  silos.push_back(std::make_unique<cpd::CoachingService>(runner));
+  silos.push_back(std::make_unique<cpd::AppraisalService>(runner));
+  silos.push_back(std::make_unique<cpd::CpdProgrammeService>(runner));
+  silos.push_back(std::make_unique<cpd::PlanningService>(runner));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -38,6 +50,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
                            &server->port_);
   builder.RegisterService(server->event_store_service_.get());
+  for (auto& service : silos) builder.RegisterService(service.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
   grpc::ResourceQuota quota("throughline");
@@ -52,6 +65,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::HealthCheckServiceInterface* health =
       server->grpc_server_->GetHealthCheckService();
   health->SetServingStatus(v1::EventStore::service_full_name(), true);
+  namespace cpd_v1 = ::throughline::cpd::v1;
+  for (const char* name : {cpd_v1::OrganisationService::service_full_name(),
+                           cpd_v1::StaffDirectoryService::service_full_name(),
+                           cpd_v1::ObservationService::service_full_name(),
+                           cpd_v1::CoachingService::service_full_name(),
+                           cpd_v1::AppraisalService::service_full_name(),
+                           cpd_v1::CpdProgrammeService::service_full_name(),
+                           cpd_v1::PlanningService::service_full_name()}) {
+    health->SetServingStatus(name, true);
+  }
   health->SetServingStatus(true);
   return server;
 }

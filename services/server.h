@@ -6,10 +6,12 @@
 #define THROUGHLINE_SERVICES_SERVER_H_
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "eventstore/event_store.h"
 #include "grpcpp/server.h"
+#include "services/cpd/command_runner.h"
 #include "services/event_store_service.h"
 #include "services/server_config.h"
 
@@ -44,6 +46,9 @@ class Server {
   const ServerConfig config_;
   std::unique_ptr<eventstore::EventStore> store_;
   std::unique_ptr<EventStoreService> event_store_service_;
+  std::unique_ptr<cpd::CommandRunner> command_runner_;
+  // The CPD silo services.
+  std::vector<std::unique_ptr<grpc::Service>> cpd_services_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   bool shut_down_ = false;

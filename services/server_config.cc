@@ -140,7 +140,9 @@ std::vector<OptionHelp> DescribeOptions() {
 
 std::string ServerUsage() {
   std::string usage =
-      "Usage: throughline-server [--config=FILE] [--option=value ...]\n\n"
+      "Usage: throughline-server [--config=FILE] [--option=value ...] "
+      "[--check_config]\n\n"
+      "--check_config validates the configuration and exits.\n\n"
       "Options (also accepted as `option = value` lines in the config file;\n"
       "flags override the file):\n";
   for (const OptionHelp& option : DescribeOptions()) {

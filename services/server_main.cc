@@ -12,7 +12,15 @@
 #include "services/server_config.h"
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> args;
+  bool check_config = false;  // Validate the configuration and exit.
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--check_config") {
+      check_config = true;
+    } else {
+      args.emplace_back(argv[i]);
+    }
+  }
   bool help = false;
   absl::StatusOr<throughline::services::ServerConfig> config =
       throughline::services::ParseServerConfig(args, &help);
@@ -24,6 +32,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "throughline-server: %s\n",
                  std::string(config.status().message()).c_str());
     return 2;
+  }
+
+  if (check_config) {
+    std::fprintf(stdout, "throughline-server: configuration is valid\n");
+    return 0;
   }
 
   // Block the stop signals in every thread; one thread waits for them.

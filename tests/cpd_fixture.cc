@@ -1,0 +1,156 @@
+#include "tests/cpd_fixture.h"
+
+#include "absl/strings/str_cat.h"
+#include "google/rpc/status.pb.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "throughline/eventstore/v1/errors.pb.h"
+
+namespace throughline::testing {
+
+absl::Time CpdFixture::RegisteredAt() {
+  return absl::FromCivil(absl::CivilSecond(2025, 9, 1, 0, 0, 0),
+                         absl::UTCTimeZone());
+}
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* timestamp) {
+  const int64_t nanos = absl::ToUnixNanos(t);
+  timestamp->set_seconds(nanos / 1000000000);
+  timestamp->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+std::string ViolatedField(const grpc::Status& status) {
+  google::rpc::Status rich;
+  if (!rich.ParseFromString(status.error_details())) return "";
+  for (const auto& any : rich.details()) {
+    eventstore::v1::FieldViolation violation;
+    if (any.UnpackTo(&violation)) return violation.field();
+  }
+  return "";
+}
+
+std::string CpdFixture::NewRequestId() { return NewUuid(); }
+
+void CpdFixture::SetUp() {
+  eventstore::EventStoreOptions options;
+  options.path = dir_.path();
+  auto store = eventstore::EventStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  store_ = *std::move(store);
+  runner_ = std::make_unique<services::cpd::CommandRunner>(store_.get());
+  services_.push_back(
+      std::make_unique<services::cpd::OrganisationService>(runner_.get()));
+  services_.push_back(
+      std::make_unique<services::cpd::StaffDirectoryService>(runner_.get()));
+  AddServices(runner_.get(), &services_);
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  for (auto& service : services_) builder.RegisterService(service.get());
+  server_ = builder.BuildAndStart();
+  ASSERT_NE(server_, nullptr);
+  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                 grpc::InsecureChannelCredentials());
+  organisation_ = cpd::OrganisationService::NewStub(channel_);
+  staff_ = cpd::StaffDirectoryService::NewStub(channel_);
+}
+
+void CpdFixture::TearDown() {
+  if (server_ != nullptr) server_->Shutdown();
+  if (store_ != nullptr) store_->Shutdown();
+}
+
+std::unique_ptr<grpc::ClientContext> CpdFixture::Context(
+    const std::string& tenant) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("throughline-tenant", tenant);
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(30));
+  return context;
+}
+
+uint64_t CpdFixture::Head(const std::string& tenant) const {
+  absl::StatusOr<uint64_t> head = store_->HeadPosition(tenant);
+  EXPECT_TRUE(head.ok()) << head.status();
+  return head.ok() ? *head : 0;
+}
+
+void CpdFixture::Join(const std::string& staff_id, const std::string& school_id,
+                      const std::vector<std::string>& departments,
+                      absl::Time at) {
+  cpd::RecordStaffJoinedRequest request;
+  request.set_request_id(NewRequestId());
+  SetTime(at, request.mutable_occurred_at());
+  cpd::StaffMemberJoined* joined = request.mutable_joined();
+  joined->set_staff_id(staff_id);
+  joined->set_school_id(school_id);
+  for (const std::string& department : departments) {
+    joined->add_department_ids(department);
+  }
+  joined->set_role(cpd::STAFF_ROLE_TEACHER);
+  joined->mutable_personal()->set_display_name(
+      absl::StrCat("Teacher ", staff_id));
+  cpd::RecordResponse response;
+  grpc::Status status =
+      staff_->RecordStaffJoined(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+}
+
+void CpdFixture::Leave(const std::string& staff_id, absl::Time at) {
+  cpd::RecordStaffLeftRequest request;
+  request.set_request_id(NewRequestId());
+  SetTime(at, request.mutable_occurred_at());
+  request.mutable_left()->set_staff_id(staff_id);
+  cpd::RecordResponse response;
+  grpc::Status status =
+      staff_->RecordStaffLeft(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+}
+
+void CpdFixture::SeedTrust() {
+  cpd::RecordResponse response;
+  {
+    cpd::RegisterTrustRequest request;
+    request.set_request_id(NewRequestId());
+    SetTime(RegisteredAt(), request.mutable_occurred_at());
+    request.mutable_trust()->set_name("Northfield Learning Trust");
+    grpc::Status status =
+        organisation_->RegisterTrust(Context().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  for (const char* school : {"north", "south"}) {
+    cpd::AddSchoolRequest request;
+    request.set_request_id(NewRequestId());
+    SetTime(RegisteredAt(), request.mutable_occurred_at());
+    request.mutable_school()->set_school_id(school);
+    request.mutable_school()->set_name(absl::StrCat(school, " school"));
+    grpc::Status status =
+        organisation_->AddSchool(Context().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  const std::pair<const char*, const char*> departments[] = {
+      {"north-maths", "north"},
+      {"north-english", "north"},
+      {"south-maths", "south"}};
+  for (const auto& [department, school] : departments) {
+    cpd::AddDepartmentRequest request;
+    request.set_request_id(NewRequestId());
+    SetTime(RegisteredAt(), request.mutable_occurred_at());
+    request.mutable_department()->set_department_id(department);
+    request.mutable_department()->set_school_id(school);
+    request.mutable_department()->set_name(department);
+    grpc::Status status =
+        organisation_->AddDepartment(Context().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  Join("t1", "north", {"north-maths"}, RegisteredAt());
+  Join("t2", "north", {"north-maths"}, RegisteredAt());
+  Join("t3", "north", {"north-english"}, RegisteredAt());
+  Join("t4", "north", {}, RegisteredAt());
+  Join("t5", "south", {"south-maths"}, RegisteredAt());
+  Join("t6", "south", {"south-maths"}, RegisteredAt());
+}
+
+}  // namespace throughline::testing

@@ -1,0 +1,83 @@
+// A real gRPC server on loopback over a real event store in a temporary
+// directory, serving the CPD silo services a test asks for, with helpers to
+// seed a registered trust.
+
+#ifndef THROUGHLINE_TESTS_CPD_FIXTURE_H_
+#define THROUGHLINE_TESTS_CPD_FIXTURE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "eventstore/event_store.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "services/cpd/command_runner.h"
+#include "services/cpd/silo_services.h"
+#include "tests/test_support.h"
+
+namespace throughline::testing {
+
+namespace cpd = ::throughline::cpd::v1;
+
+class CpdFixture : public ::testing::Test {
+ protected:
+  // The trust every helper below writes to.
+  static constexpr char kTrust[] = "northfield";
+  // When the seeded trust was registered: 2025-09-01T00:00:00Z.
+  static absl::Time RegisteredAt();
+
+  void SetUp() override;
+  void TearDown() override;
+
+  // Override to serve more services; the organisation and staff directory
+  // services are always served.
+  virtual void AddServices(services::cpd::CommandRunner* runner,
+                           std::vector<std::unique_ptr<grpc::Service>>* out) {}
+
+  // A context for `tenant` with a 30 s deadline.
+  std::unique_ptr<grpc::ClientContext> Context(
+      const std::string& tenant = kTrust) const;
+
+  // Registers kTrust at RegisteredAt(), with schools "north" and "south",
+  // departments "north-maths", "north-english" (north) and "south-maths"
+  // (south), and staff "t1".."t6" who joined at RegisteredAt(): t1-t4 in
+  // north (t1, t2 in north-maths; t3 in north-english; t4 in none), t5, t6 in
+  // south-maths.
+  void SeedTrust();
+
+  // Records a staff member joining `school_id` at `at`.
+  void Join(const std::string& staff_id, const std::string& school_id,
+            const std::vector<std::string>& departments, absl::Time at);
+  // Records a staff member leaving at `at`.
+  void Leave(const std::string& staff_id, absl::Time at);
+
+  // The log head of `tenant`.
+  uint64_t Head(const std::string& tenant = kTrust) const;
+
+  // A fresh request id.
+  static std::string NewRequestId();
+
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  std::unique_ptr<cpd::OrganisationService::Stub> organisation_;
+  std::unique_ptr<cpd::StaffDirectoryService::Stub> staff_;
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<services::cpd::CommandRunner> runner_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// Sets `timestamp` to `t`.
+void SetTime(absl::Time t, google::protobuf::Timestamp* timestamp);
+
+// The FieldViolation.field of an error, or "" if none.
+std::string ViolatedField(const grpc::Status& status);
+
+}  // namespace throughline::testing
+
+#endif  // THROUGHLINE_TESTS_CPD_FIXTURE_H_
