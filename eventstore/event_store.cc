@@ -131,6 +131,12 @@ class EventStore::Impl {
   absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
       const std::string& tenant, const std::string& event_id) const;
   absl::StatusOr<uint64_t> HeadPosition(const std::string& tenant) const;
+  absl::StatusOr<std::vector<std::string>> ListTenants() const;
+  uint64_t CommitCount() const {
+    absl::MutexLock lock(&mu_);
+    return commit_count_;
+  }
+  uint64_t WaitForCommit(uint64_t seen, absl::Time deadline) const;
   absl::StatusOr<uint64_t> WaitForPosition(const std::string& tenant,
                                            uint64_t position,
                                            absl::Time deadline) const;
@@ -185,6 +191,8 @@ class EventStore::Impl {
       ABSL_GUARDED_BY(mu_);
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  // Committed groups since the store opened.
+  uint64_t commit_count_ ABSL_GUARDED_BY(mu_) = 0;
   // Held while joining the committer, so that concurrent Shutdowns wait for
   // one join instead of joining the same thread twice.
   absl::Mutex join_mu_;
@@ -583,6 +591,7 @@ void EventStore::Impl::CommitGroup(std::deque<Pending>& group) {
     }
     absl::MutexLock lock(&mu_);
     for (const auto& [tenant, head] : state.heads) heads_[tenant] = head;
+    if (!state.heads.empty()) ++commit_count_;
   }
   for (size_t i = 0; i < group.size(); ++i) {
     group[i].done(std::move(outcomes[i]));
@@ -764,6 +773,40 @@ absl::StatusOr<StreamInfo> EventStore::Impl::GetStreamInfo(
   return **info;
 }
 
+absl::StatusOr<std::vector<std::string>> EventStore::Impl::ListTenants() const {
+  std::vector<std::string> tenants;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), log_cf_));
+  // Each step jumps past the whole key range of the tenant just found.
+  for (it->SeekToFirst(); it->Valid();) {
+    const absl::string_view key = View(it->key());
+    const size_t separator = key.find('\0');
+    if (separator == absl::string_view::npos) {
+      return absl::DataLossError("log key without a tenant prefix");
+    }
+    tenants.emplace_back(key.substr(0, separator));
+    it->Seek(PrefixEnd(TenantPrefix(tenants.back())));
+  }
+  if (absl::Status s = FromRocks(it->status(), "listing tenants"); !s.ok()) {
+    return s;
+  }
+  return tenants;
+}
+
+uint64_t EventStore::Impl::WaitForCommit(uint64_t seen,
+                                         absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  struct Moved {
+    const Impl* impl;
+    uint64_t seen;
+    bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return impl->commit_count_ > seen || impl->shutting_down_;
+    }
+  } moved{this, seen};
+  mu_.AwaitWithDeadline(absl::Condition(&moved), deadline);
+  return commit_count_;
+}
+
 absl::StatusOr<std::optional<RecordedEvent>> EventStore::Impl::FindEvent(
     const std::string& tenant, const std::string& event_id) const {
   if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
@@ -863,6 +906,16 @@ absl::StatusOr<uint64_t> EventStore::HeadPosition(
 absl::StatusOr<uint64_t> EventStore::WaitForPosition(
     const std::string& tenant, uint64_t position, absl::Time deadline) const {
   return impl_->WaitForPosition(tenant, position, deadline);
+}
+
+absl::StatusOr<std::vector<std::string>> EventStore::ListTenants() const {
+  return impl_->ListTenants();
+}
+
+uint64_t EventStore::CommitCount() const { return impl_->CommitCount(); }
+
+uint64_t EventStore::WaitForCommit(uint64_t seen, absl::Time deadline) const {
+  return impl_->WaitForCommit(seen, deadline);
 }
 
 void EventStore::Shutdown() { impl_->Shutdown(); }

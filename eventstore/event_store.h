@@ -188,6 +188,17 @@ class EventStore {
                                            uint64_t position,
                                            absl::Time deadline) const;
 
+  // Every tenant with at least one committed event, in key order.
+  absl::StatusOr<std::vector<std::string>> ListTenants() const;
+
+  // A counter that grows with every committed group of appends, for
+  // consumers that follow all tenants (relays, projectors): read it, do the
+  // work, then wait for it to move.
+  uint64_t CommitCount() const;
+  // Blocks until CommitCount() > `seen`, the deadline passes or the store
+  // shuts down; returns CommitCount().
+  uint64_t WaitForCommit(uint64_t seen, absl::Time deadline) const;
+
   // Stops accepting appends, completes those already accepted and wakes
   // every waiter. Idempotent; the destructor calls it.
   void Shutdown();

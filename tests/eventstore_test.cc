@@ -815,6 +815,34 @@ TEST_F(ReadLogTest, HeadPositionFollowsAppends) {
 
 // 8. WaitForPosition.
 
+TEST_F(EventStoreTest, ListsEveryTenantWithEvents) {
+  EXPECT_THAT(*store_->ListTenants(), ::testing::IsEmpty());
+  MustAppend(Request("b", "order-1", Events(2)));
+  MustAppend(Request("a-b", "order-1", Events(1)));
+  MustAppend(Request("a", "order-1", Events(3)));
+  EXPECT_THAT(*store_->ListTenants(), ::testing::ElementsAre("a", "a-b", "b"));
+  Reopen();
+  EXPECT_THAT(*store_->ListTenants(), ::testing::ElementsAre("a", "a-b", "b"));
+}
+
+TEST_F(EventStoreTest, CommitCountMovesWithEveryCommit) {
+  const uint64_t before = store_->CommitCount();
+  // Nothing committed: the wait ends at its deadline with the same count.
+  EXPECT_EQ(store_->WaitForCommit(before, absl::Now() + absl::Milliseconds(10)),
+            before);
+  std::thread appender(
+      [&] { MustAppend(Request("other-tenant", "order-1", Events(1))); });
+  EXPECT_GT(store_->WaitForCommit(before, absl::InfiniteFuture()), before);
+  appender.join();
+  // A refused append commits nothing.
+  const uint64_t after = store_->CommitCount();
+  EXPECT_FALSE(store_
+                   ->Append(Request(kTenant, "order-1", Events(1),
+                                    ExpectedRevision::Exact(7)))
+                   .ok());
+  EXPECT_EQ(store_->CommitCount(), after);
+}
+
 TEST_F(EventStoreTest, WaitForPositionReturnsAtOnceWhenReached) {
   MustAppend(Request(kTenant, "order-1", Events(3)));
   absl::StatusOr<uint64_t> head =
