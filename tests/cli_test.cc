@@ -36,9 +36,14 @@
 #include "services/server.h"
 #include "services/server_config.h"
 #include "tests/test_support.h"
+#include "throughline/cpd/v1/events.pb.h"
+#include "throughline/cpd/v1/observation.pb.h"
+#include "throughline/cpd/v1/planning.pb.h"
+#include "throughline/cpd/v1/staff.pb.h"
 #include "throughline/eventstore/v1/eventstore.pb.h"
 #include "tools/cli_args.h"
 #include "tools/cli_json.h"
+#include "tools/cli_record.h"
 
 extern char** environ;
 
@@ -757,6 +762,16 @@ TEST_F(CliTest, HelpListsEveryCommandAndFlag) {
                              "--count",
                              "--category",
                              "--follow",
+                             "record",
+                             "--json",
+                             "--json-file",
+                             "--list",
+                             "areas",
+                             "demo",
+                             "--seed",
+                             "--schools",
+                             "--staff",
+                             "--dry-run",
                              "THROUGHLINE_SERVER",
                              "THROUGHLINE_TENANT"}) {
       EXPECT_THAT(result.out, HasSubstr(word));
@@ -784,6 +799,13 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
             "--data-file", "-"},
            {"--timeout=-1", "head"},
            {"head", "--server"},
+           {"record"},
+           {"record", "NoSuchRpc"},
+           {"record", "AddSchool", "school.nope=1"},
+           {"areas", "extra"},
+           {"demo", "--staff", "5"},
+           {"demo", "--schools", "9"},
+           {"demo", "--seed", "x"},
        }) {
     Result result = Run(args);
     EXPECT_EQ(result.exit_code, 2) << absl::StrJoin(args, " ");
@@ -793,6 +815,382 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   absl::StatusOr<uint64_t> head = server_->store()->HeadPosition("demo");
   ASSERT_TRUE(head.ok());
   EXPECT_EQ(*head, 0u);
+}
+
+// ---------------------------------------------------------------------------
+// record, areas and demo: the CPD silo services.
+
+namespace cpd = ::throughline::cpd::v1;
+
+class CliCpdTest : public CliTest {
+ protected:
+  static constexpr char kTrust[] = "northfield";
+
+  // Runs `throughline --tenant=northfield record <args>`.
+  Result Record(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {"--tenant=northfield", "record"});
+    return Run(args, input);
+  }
+
+  // Records, expecting success; the RecordResponse as JSON.
+  Json RecordOk(const std::vector<std::string>& args,
+                const std::string& input = "") {
+    Result result = Record(args, input);
+    EXPECT_EQ(result.exit_code, 0)
+        << absl::StrJoin(args, " ") << ": " << result.err;
+    EXPECT_THAT(result.err, IsEmpty());
+    EXPECT_THAT(Lines(result.out), SizeIs(1));
+    return result.exit_code == 0 ? Json::parse(result.out) : Json();
+  }
+
+  // The last event of `stream` in the trust.
+  eventstore::RecordedEvent LastEvent(const std::string& stream) {
+    absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
+        server_->store()->ReadStream(kTrust, stream, 0, false, 1000);
+    EXPECT_TRUE(events.ok()) << events.status();
+    if (!events.ok() || events->empty()) return {};
+    return events->back();
+  }
+
+  // The data of the last event of `stream`, as a T.
+  template <typename T>
+  T LastEventAs(const std::string& stream) {
+    T message;
+    EXPECT_TRUE(message.ParseFromString(LastEvent(stream).record.data()));
+    return message;
+  }
+
+  uint64_t Head(const std::string& tenant = kTrust) {
+    absl::StatusOr<uint64_t> head = server_->store()->HeadPosition(tenant);
+    EXPECT_TRUE(head.ok()) << head.status();
+    return head.ok() ? *head : 0;
+  }
+
+  // Registers the trust on 2025-09-01 with school "north", departments
+  // north-maths and north-science, teacher t1 and senior leader t2.
+  void Seed() {
+    const std::string at = "--occurred-at=2025-09-01T00:00:00Z";
+    RecordOk({"RegisterTrust", "trust.name=Northfield Learning Trust", at});
+    RecordOk({"AddSchool", "school.school_id=north", "school.name=North", at});
+    for (const char* department : {"maths", "science"}) {
+      RecordOk({"AddDepartment",
+                absl::StrCat("department.department_id=north-", department),
+                "department.school_id=north",
+                absl::StrCat("department.name=", department), at});
+    }
+    RecordOk({"RecordStaffJoined", "joined.staff_id=t1",
+              "joined.school_id=north",
+              "joined.department_ids=north-maths,north-science",
+              "joined.role=teacher", "joined.personal.display_name=Ada", at});
+    RecordOk({"StaffDirectoryService.RecordStaffJoined", "joined.staff_id=t2",
+              "joined.school_id=north", "joined.role=STAFF_ROLE_SENIOR_LEADER",
+              "joined.personal.display_name=Bo", at});
+  }
+};
+
+TEST_F(CliCpdTest, RecordsFromFlags) {
+  Json registered =
+      RecordOk({"RegisterTrust", "trust.name=Northfield Learning Trust",
+                "--occurred-at", "2025-09-01T00:00:00Z"});
+  // TrustRegistered and the default taxonomy.
+  EXPECT_EQ(registered["first_position"], "1");
+  EXPECT_EQ(registered["last_position"], "13");
+  EXPECT_THAT(registered["event_ids"], SizeIs(13));
+  EXPECT_EQ(registered["already_applied"], false);
+  {
+    absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
+        server_->store()->ReadStream(kTrust, "organisation", 0, false, 1);
+    ASSERT_TRUE(events.ok());
+    cpd::TrustRegistered trust;
+    ASSERT_TRUE(trust.ParseFromString(events->front().record.data()));
+    EXPECT_EQ(trust.name(), "Northfield Learning Trust");
+    EXPECT_EQ(events->front().record.occurred_at_micros(),
+              absl::ToUnixMicros(absl::FromCivil(absl::CivilDay(2025, 9, 1),
+                                                 absl::UTCTimeZone())));
+  }
+
+  RecordOk({"OrganisationService.AddSchool", "school.school_id=north",
+            "school.name=North School"});
+  EXPECT_EQ(LastEventAs<cpd::SchoolAdded>("organisation").name(),
+            "North School");
+  RecordOk({"AddDepartment", "department.department_id=north-maths",
+            "department.school_id=north", "department.name=Maths"});
+  RecordOk({"AddDepartment", "department.department_id=north-science",
+            "department.school_id=north", "department.name=Science"});
+
+  // Repeated fields take comma-separated values; enums their short names.
+  RecordOk({"RecordStaffJoined", "joined.staff_id=t1", "joined.school_id=north",
+            "joined.department_ids=north-maths,north-science",
+            "joined.role=early-career-teacher",
+            "joined.personal.display_name=Ada Lovelace", "--actor=hr-admin",
+            "--source-platform=hr-system"});
+  const eventstore::RecordedEvent event = LastEvent("staff-t1");
+  cpd::StaffMemberJoined joined;
+  ASSERT_TRUE(joined.ParseFromString(event.record.data()));
+  EXPECT_THAT(joined.department_ids(),
+              ElementsAre("north-maths", "north-science"));
+  EXPECT_EQ(joined.role(), cpd::STAFF_ROLE_EARLY_CAREER_TEACHER);
+  EXPECT_EQ(joined.personal().display_name(), "Ada Lovelace");
+  EXPECT_EQ(event.record.actor(), "hr-admin");
+  EXPECT_EQ(event.record.source_platform(), "hr-system");
+  EXPECT_EQ(event.record.type(), "StaffMemberJoined");
+}
+
+TEST_F(CliCpdTest, RecordsFromJsonAndFlagsTogether) {
+  Seed();
+  const std::string observation = R"({
+    "observation": {
+      "observation_id": "obs-1",
+      "observedStaffId": "t1",
+      "observer_staff_id": "t2",
+      "kind": "OBSERVATION_KIND_FORMAL",
+      "development_points": ["questioning"],
+      "ratings": [{"area": "questioning", "rating": 2}]
+    }
+  })";
+  RecordOk({"RecordObservation", "--json", observation,
+            "observation.ratings[1].area=behaviour",
+            "observation.ratings[1].rating=4",
+            "observation.strengths=behaviour", "--occurred-at",
+            "2025-10-01T10:00:00Z"});
+  const cpd::ObservationRecorded recorded =
+      LastEventAs<cpd::ObservationRecorded>("observation-obs-1");
+  EXPECT_EQ(recorded.observed_staff_id(), "t1");
+  EXPECT_EQ(recorded.kind(), cpd::OBSERVATION_KIND_FORMAL);
+  EXPECT_THAT(recorded.strengths(), ElementsAre("behaviour"));
+  ASSERT_EQ(recorded.ratings_size(), 2);
+  EXPECT_EQ(recorded.ratings(0).area(), "questioning");
+  EXPECT_EQ(recorded.ratings(0).rating(), 2);
+  EXPECT_EQ(recorded.ratings(1).area(), "behaviour");
+  EXPECT_EQ(recorded.ratings(1).rating(), 4);
+
+  // From stdin, with a nested message and a map given by path.
+  RecordOk({"AddDevelopmentArea", "--json-file", "-"},
+           R"({"area": {"code": "oracy", "label": "Oracy"}})");
+  RecordOk({"RecordCpdDecision", "decision.decision_id=d-1",
+            "decision.decided_by_staff_id=t2",
+            "decision.decision=Launch a questioning programme",
+            "decision.rationale=Flagged everywhere",
+            "decision.evidence[0].view=emergent-needs",
+            "decision.evidence[0].parameters[scope]=trust",
+            "decision.evidence[0].log_position=3",
+            R"(decision.evidence[1]={"record_ids": ["obs-1"]})",
+            "decision.areas=questioning,oracy"});
+  const cpd::CpdDecisionRecorded decision =
+      LastEventAs<cpd::CpdDecisionRecorded>("decision-d-1");
+  ASSERT_EQ(decision.evidence_size(), 2);
+  EXPECT_EQ(decision.evidence(0).parameters().at("scope"), "trust");
+  EXPECT_EQ(decision.evidence(0).log_position(), 3u);
+  EXPECT_THAT(decision.evidence(1).record_ids(), ElementsAre("obs-1"));
+  EXPECT_THAT(decision.areas(), ElementsAre("questioning", "oracy"));
+}
+
+TEST_F(CliCpdTest, AGivenRequestIdMakesARetryIdempotent) {
+  Seed();
+  const std::vector<std::string> walk = {"RecordLearningWalk",
+                                         "request_id=walk-request-1",
+                                         "walk.walk_id=w1",
+                                         "walk.school_id=north",
+                                         "walk.development_points=questioning",
+                                         "walk.lessons_seen=8"};
+  Json first = RecordOk(walk);
+  const uint64_t head = Head();
+  Json again = RecordOk(walk);
+  EXPECT_EQ(first["already_applied"], false);
+  EXPECT_EQ(again["already_applied"], true);
+  EXPECT_EQ(again["event_ids"], first["event_ids"]);
+  EXPECT_EQ(Head(), head);
+  // Without a request id each call is new: the same walk id is taken.
+  std::vector<std::string> fresh = walk;
+  fresh.erase(fresh.begin() + 1);
+  Result taken = Record(fresh);
+  EXPECT_EQ(taken.exit_code, 1);
+  EXPECT_THAT(taken.err,
+              StartsWith("throughline: ALREADY_EXISTS: walk.walk_id"));
+}
+
+TEST_F(CliCpdTest, BadInputIsAUsageErrorAndNothingIsSent) {
+  Seed();
+  const uint64_t head = Head();
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{}, "missing RPC"},
+      {{"RecordObservatoin"}, "unknown RPC \"RecordObservatoin\""},
+      {{"recordobservation"},
+       "did you mean ObservationService.RecordObservation"},
+      {{"ListDevelopmentAreas"}, "reads rather than records"},
+      {{"AddSchool", "school.nmae=x"},
+       "bad field path \"school.nmae\": school (SchoolAdded) has no field "
+       "\"nmae\"; its fields are: school_id, name"},
+      {{"AddSchool", "schol.name=x"},
+       "AddSchoolRequest has no field \"schol\""},
+      {{"RecordObservation", "observation.kind=sometimes"},
+       "observation.kind: \"sometimes\" is not a value of ObservationKind"},
+      {{"RecordObservation", "observation.ratings.area=x"},
+       "observation.ratings is a list: give an index"},
+      {{"RecordObservation", "observation.ratings[2].area=x"},
+       "index 2 is past the end"},
+      {{"RecordSessionHeld", "session.minutes=-5"},
+       "session.minutes: \"-5\" is not a non-negative 32-bit integer"},
+      {{"AddSchool", "school"}, "is not a field.path=value assignment"},
+      {{"AddSchool", "school=north"}, "is a SchoolAdded message"},
+      {{"AddSchool", "--json", "{\"school\": "}, "--json: not valid JSON"},
+      {{"AddSchool", "--json", "{}", "--json-file", "-"},
+       "give --json or --json-file, not both"},
+      {{"AddSchool", "--json-file", "/no/such/file"},
+       "--json-file: cannot open"},
+      {{"AddSchool", "--occurred-at", "yesterday"},
+       "--occurred-at: \"yesterday\" is not an RFC 3339 time"},
+      {{"--list", "--json", "{}"}, "--list cannot be combined with --json"},
+  };
+  for (const Case& c : cases) {
+    Result result = Record(c.args);
+    EXPECT_EQ(result.exit_code, 2) << absl::StrJoin(c.args, " ");
+    EXPECT_THAT(result.err, StartsWith("throughline: record"));
+    EXPECT_THAT(result.err, HasSubstr(c.message)) << absl::StrJoin(c.args, " ");
+    EXPECT_THAT(result.out, IsEmpty());
+  }
+  EXPECT_EQ(Head(), head);
+}
+
+TEST_F(CliCpdTest, RefusalsShowTheCodeAndTheServersField) {
+  Result unregistered =
+      Record({"AddSchool", "school.school_id=north", "school.name=North"});
+  EXPECT_EQ(unregistered.exit_code, 1);
+  EXPECT_THAT(unregistered.err,
+              StartsWith("throughline: FAILED_PRECONDITION: tenant: "));
+  Result nameless = Record({"RegisterTrust"});
+  EXPECT_EQ(nameless.exit_code, 1);
+  EXPECT_THAT(nameless.err,
+              StartsWith("throughline: INVALID_ARGUMENT: trust.name: "));
+  EXPECT_THAT(nameless.out, IsEmpty());
+  EXPECT_EQ(Head(), 0u);
+
+  Seed();
+  const uint64_t head = Head();
+  Result unknown_area = Record(
+      {"RecordObservation", "observation.observation_id=o9",
+       "observation.observed_staff_id=t1", "observation.observer_staff_id=t2",
+       "observation.kind=drop-in", "observation.development_points=telepathy"});
+  EXPECT_EQ(unknown_area.exit_code, 1);
+  EXPECT_THAT(unknown_area.err,
+              StartsWith("throughline: INVALID_ARGUMENT: "
+                         "observation.development_points[0]: "));
+  EXPECT_EQ(Head(), head);
+}
+
+TEST_F(CliCpdTest, ListsTheRecordingRpcsAndTheirFields) {
+  // Listing needs no server.
+  Result list = RunRaw({"--server=127.0.0.1:1", "record", "--list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  const std::vector<std::string> lines = Lines(list.out);
+  EXPECT_EQ(lines.size(), cli::RecordingMethods().size());
+  EXPECT_GE(lines.size(), 28u);
+  EXPECT_THAT(lines, ::testing::Contains(
+                         "OrganisationService.RegisterTrust  request_id, "
+                         "occurred_at, trust (TrustRegistered)"));
+  EXPECT_THAT(lines, ::testing::Contains(
+                         "ObservationService.RecordObservation  request_id, "
+                         "occurred_at, observation (ObservationRecorded)"));
+  EXPECT_THAT(list.out, ::testing::Not(HasSubstr("ListDevelopmentAreas")));
+
+  Result fields = RunRaw({"record", "--list", "RecordObservation"});
+  ASSERT_EQ(fields.exit_code, 0) << fields.err;
+  EXPECT_THAT(fields.out, HasSubstr("observation.ratings[i].rating  int32"));
+  EXPECT_THAT(fields.out,
+              HasSubstr("observation.kind  ObservationKind: formal, drop-in, "
+                        "peer, video"));
+  EXPECT_THAT(fields.out, HasSubstr("occurred_at  Timestamp (RFC 3339)"));
+}
+
+TEST_F(CliCpdTest, AreasListsTheTaxonomy) {
+  Result unregistered = Run({"--tenant=northfield", "areas"});
+  EXPECT_EQ(unregistered.exit_code, 1);
+  EXPECT_THAT(unregistered.err, StartsWith("throughline: FAILED_PRECONDITION"));
+  Seed();
+  RecordOk({"AddDevelopmentArea", "area.code=oracy", "area.label=Oracy"});
+  RecordOk({"RetireDevelopmentArea", "retire.code=literacy"});
+  Result areas = Run({"--tenant=northfield", "areas"});
+  ASSERT_EQ(areas.exit_code, 0) << areas.err;
+  const std::vector<Json> lines = JsonLines(areas.out);
+  ASSERT_THAT(lines, SizeIs(13));
+  EXPECT_EQ(lines[0]["code"], "behaviour");
+  EXPECT_EQ(lines[2]["code"], "questioning");
+  EXPECT_EQ(lines[12]["code"], "oracy");
+  EXPECT_EQ(lines[12]["label"], "Oracy");
+  bool literacy_retired = false;
+  for (const Json& area : lines) {
+    if (area["code"] == "literacy") literacy_retired = area["retired"];
+  }
+  EXPECT_TRUE(literacy_retired);
+}
+
+// The numbers in the demo summary's "Calls: N sent, R recorded, A already
+// applied." line, and its "Log head: H" line.
+struct DemoSummary {
+  uint64_t sent = 0, recorded = 0, already = 0, head = 0;
+};
+DemoSummary ParseDemoSummary(const std::string& out) {
+  DemoSummary summary;
+  bool calls = false, head = false;
+  for (const std::string& line : Lines(out)) {
+    unsigned long long a = 0, b = 0, c = 0;
+    if (std::sscanf(line.c_str(),
+                    "Calls: %llu sent, %llu recorded, %llu already applied.",
+                    &a, &b, &c) == 3) {
+      summary = {a, b, c, summary.head};
+      calls = true;
+    } else if (std::sscanf(line.c_str(), "Log head: %llu", &a) == 1) {
+      summary.head = a;
+      head = true;
+    }
+  }
+  EXPECT_TRUE(calls && head) << out;
+  return summary;
+}
+
+TEST_F(CliCpdTest, DemoSeedsATrustAndARerunAppendsNothing) {
+  const std::vector<std::string> demo = {
+      "--tenant=demo-trust", "demo", "--seed=3", "--schools=2", "--staff=40"};
+  Result dry = Run({"--tenant=demo-trust", "demo", "--seed=3", "--schools=2",
+                    "--staff=40", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  const std::vector<Json> calls = JsonLines(dry.out);
+  ASSERT_GT(calls.size(), 100u);
+  EXPECT_EQ(calls.front()["rpc"], "OrganisationService.RegisterTrust");
+  EXPECT_EQ(calls.front()["request"]["request_id"], "demo-3-2x40-00001");
+  EXPECT_EQ(Head("demo-trust"), 0u);  // A dry run sends nothing.
+
+  Result first = Run(demo);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_THAT(first.out, StartsWith("Trust \"demo-trust\": "));
+  EXPECT_THAT(first.out, HasSubstr("ObservationRecorded"));
+  EXPECT_THAT(first.out, HasSubstr("SessionHeld"));
+  const DemoSummary before = ParseDemoSummary(first.out);
+  EXPECT_EQ(before.sent, calls.size());
+  EXPECT_EQ(before.recorded, calls.size());
+  EXPECT_EQ(before.already, 0u);
+  EXPECT_EQ(before.head, Head("demo-trust"));
+
+  Result second = Run(demo);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const DemoSummary after = ParseDemoSummary(second.out);
+  EXPECT_EQ(after.sent, calls.size());
+  EXPECT_EQ(after.recorded, 0u);
+  EXPECT_EQ(after.already, calls.size());
+  EXPECT_EQ(after.head, before.head);
+  EXPECT_EQ(Head("demo-trust"), before.head);
+
+  // Another seed in the same trust stops at once: it is registered already.
+  Result other = Run(
+      {"--tenant=demo-trust", "demo", "--seed=4", "--schools=2", "--staff=40"});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_THAT(other.err, HasSubstr("call 1 of"));
+  EXPECT_THAT(other.err, HasSubstr("FAILED_PRECONDITION: tenant: "));
+  EXPECT_EQ(Head("demo-trust"), before.head);
 }
 
 // ---------------------------------------------------------------------------
@@ -829,6 +1227,126 @@ TEST(CliArgsTest, FindsTheCommandAfterGlobalFlags) {
   EXPECT_EQ(cli::FindFirstPositional(args, kGlobal), 3u);
   const std::vector<std::string> none = {"--tenant=a", "--help"};
   EXPECT_EQ(cli::FindFirstPositional(none, kGlobal), std::nullopt);
+}
+
+TEST(CliRecordTest, FindsRpcsByNameServiceOrFullName) {
+  for (const char* name :
+       {"RecordObservation", "ObservationService.RecordObservation",
+        "throughline.cpd.v1.ObservationService.RecordObservation"}) {
+    absl::StatusOr<const google::protobuf::MethodDescriptor*> method =
+        cli::FindCpdMethod(name, /*recording_only=*/true);
+    ASSERT_TRUE(method.ok()) << name << ": " << method.status();
+    EXPECT_EQ(cli::MethodPath(**method),
+              "/throughline.cpd.v1.ObservationService/RecordObservation");
+  }
+  EXPECT_FALSE(cli::FindCpdMethod("Observation", true).ok());
+  EXPECT_FALSE(cli::FindCpdMethod("ListDevelopmentAreas", true).ok());
+  EXPECT_TRUE(cli::FindCpdMethod("ListDevelopmentAreas", false).ok());
+  for (const google::protobuf::MethodDescriptor* method :
+       cli::RecordingMethods()) {
+    EXPECT_EQ(method->output_type()->full_name(),
+              "throughline.cpd.v1.RecordResponse");
+    EXPECT_NE(method->input_type()->FindFieldByName("request_id"), nullptr);
+  }
+  EXPECT_EQ(cli::PayloadTypeName(cpd::RecordObservationRequest()),
+            "ObservationRecorded");
+}
+
+TEST(CliRecordTest, SetsScalarsEnumsAndLists) {
+  cpd::RecordStaffJoinedRequest request;
+  for (const char* role : {"teacher", "STAFF_ROLE_TEACHER", "Teacher", "1"}) {
+    request.Clear();
+    ASSERT_TRUE(cli::SetField("joined.role", role, &request).ok()) << role;
+    EXPECT_EQ(request.joined().role(), cpd::STAFF_ROLE_TEACHER) << role;
+  }
+  ASSERT_TRUE(
+      cli::SetField("joined.role", "early-career-teacher", &request).ok());
+  EXPECT_EQ(request.joined().role(), cpd::STAFF_ROLE_EARLY_CAREER_TEACHER);
+  absl::Status bad = cli::SetField("joined.role", "head", &request);
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad.message()),
+              HasSubstr("one of teacher, early-career-teacher"));
+
+  ASSERT_TRUE(cli::SetField("joined.department_ids", "a, b,c", &request).ok());
+  EXPECT_THAT(request.joined().department_ids(), ElementsAre("a", "b", "c"));
+  ASSERT_TRUE(cli::SetField("joined.department_ids[1]", "x", &request).ok());
+  ASSERT_TRUE(cli::SetField("joined.department_ids[3]", "d", &request).ok());
+  EXPECT_THAT(request.joined().department_ids(),
+              ElementsAre("a", "x", "c", "d"));
+  ASSERT_TRUE(cli::SetField("joined.department_ids", "", &request).ok());
+  EXPECT_THAT(request.joined().department_ids(), IsEmpty());
+  // JSON field names work too.
+  ASSERT_TRUE(cli::SetField("joined.lineManagerId", "m1", &request).ok());
+  EXPECT_EQ(request.joined().line_manager_id(), "m1");
+
+  ASSERT_TRUE(
+      cli::SetField("occurred_at", "2025-09-01T09:30:00Z", &request).ok());
+  EXPECT_EQ(request.occurred_at().seconds(), 1756719000);
+  EXPECT_FALSE(cli::SetField("occurred_at", "9:30", &request).ok());
+  EXPECT_FALSE(cli::SetField("joined.staff_id.x", "1", &request).ok());
+  EXPECT_FALSE(cli::SetField("joined..staff_id", "1", &request).ok());
+  EXPECT_FALSE(cli::SetField("joined[0].staff_id", "1", &request).ok());
+
+  cpd::RecordCpdSpendRequest spend;
+  ASSERT_TRUE(cli::SetField("spend.amount_pence", "12345678901", &spend).ok());
+  EXPECT_EQ(spend.spend().amount_pence(), 12345678901);
+  EXPECT_FALSE(cli::SetField("spend.amount_pence", "1.5", &spend).ok());
+}
+
+TEST(CliRecordTest, SetsMessagesListsMapsAndOneofs) {
+  cpd::RecordObservationRequest observation;
+  ASSERT_TRUE(
+      cli::SetField("observation.ratings[0].area", "questioning", &observation)
+          .ok());
+  ASSERT_TRUE(
+      cli::SetField("observation.ratings[0].rating", "2", &observation).ok());
+  ASSERT_TRUE(cli::SetField("observation.ratings",
+                            R"({"area": "behaviour", "rating": 3})",
+                            &observation)
+                  .ok());  // An object appends.
+  ASSERT_EQ(observation.observation().ratings_size(), 2);
+  EXPECT_EQ(observation.observation().ratings(1).rating(), 3);
+  ASSERT_TRUE(cli::SetField("observation.ratings",
+                            R"([{"area": "feedback", "rating": 4}])",
+                            &observation)
+                  .ok());  // An array replaces.
+  ASSERT_EQ(observation.observation().ratings_size(), 1);
+  EXPECT_EQ(observation.observation().ratings(0).area(), "feedback");
+  EXPECT_FALSE(
+      cli::SetField("observation.ratings[5].area", "x", &observation).ok());
+  ASSERT_TRUE(
+      cli::SetField("observation.notes", R"({"text": "Good"})", &observation)
+          .ok());
+  EXPECT_EQ(observation.observation().notes().text(), "Good");
+
+  cpd::RecordCpdDecisionRequest decision;
+  ASSERT_TRUE(cli::SetField("decision.evidence[0].parameters[scope]", "trust",
+                            &decision)
+                  .ok());
+  ASSERT_TRUE(cli::SetField("decision.evidence[0].parameters[scope]",
+                            "school:north", &decision)
+                  .ok());
+  ASSERT_TRUE(cli::SetField("decision.evidence[0].parameters[from]",
+                            "2025-09-01", &decision)
+                  .ok());
+  const auto& parameters = decision.decision().evidence(0).parameters();
+  EXPECT_EQ(parameters.size(), 2u);
+  EXPECT_EQ(parameters.at("scope"), "school:north");
+  ASSERT_TRUE(cli::SetField("decision.evidence[0].parameters",
+                            R"({"view": "x"})", &decision)
+                  .ok());
+  EXPECT_EQ(decision.decision().evidence(0).parameters().size(), 1u);
+
+  cpd::IdentifyTrainingNeedRequest need;
+  ASSERT_TRUE(cli::SetField("need.scope.school_id", "north", &need).ok());
+  ASSERT_TRUE(cli::SetField("need.scope.trust", "true", &need).ok());
+  EXPECT_EQ(need.need().scope().target_case(), cpd::Scope::kTrust);
+  EXPECT_TRUE(need.need().scope().trust());
+  absl::Status unknown = cli::SetField("need.scope.everyone", "1", &need);
+  EXPECT_THAT(std::string(unknown.message()),
+              HasSubstr("need.scope (Scope) has no field \"everyone\"; its "
+                        "fields are: trust, school_id, department_id, "
+                        "staff_id"));
 }
 
 TEST(CliJsonTest, RecognisesJsonContentTypes) {

@@ -1,11 +1,18 @@
 #include "tools/cli_json.h"
 
 #include <exception>
+#include <memory>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
 
@@ -15,26 +22,61 @@ namespace {
 // ordered_json keeps the field order of the .proto, as json_util wrote it.
 using Json = nlohmann::ordered_json;
 
-// Replaces JSON-typed base64 data with its JSON value, recursively.
-void InlineJsonData(Json& value) {
+google::protobuf::util::JsonPrintOptions PrintOptions() {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  return options;
+}
+
+// `bytes` decoded as a message of type `type_name` from the generated
+// descriptor pool, in protobuf's JSON mapping; discarded JSON when the type
+// is not compiled in or the bytes do not parse as it.
+Json DecodeProtobuf(const std::string& type_name, const std::string& bytes) {
+  const google::protobuf::Descriptor* type =
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
+          type_name);
+  if (type == nullptr) return Json(Json::value_t::discarded);
+  const google::protobuf::Message* prototype =
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(type);
+  if (prototype == nullptr) return Json(Json::value_t::discarded);
+  std::unique_ptr<google::protobuf::Message> message(prototype->New());
+  if (!message->ParseFromString(bytes)) return Json(Json::value_t::discarded);
+  std::string text;
+  if (!google::protobuf::util::MessageToJsonString(*message, &text,
+                                                   PrintOptions())
+           .ok()) {
+    return Json(Json::value_t::discarded);
+  }
+  return Json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
+// Replaces the base64 data of JSON and compiled-in protobuf content types
+// with its JSON value, recursively.
+void InlineData(Json& value) {
   if (value.is_array()) {
-    for (Json& element : value) InlineJsonData(element);
+    for (Json& element : value) InlineData(element);
     return;
   }
   if (!value.is_object()) return;
-  for (Json& member : value) InlineJsonData(member);
+  for (Json& member : value) InlineData(member);
   auto content_type = value.find("content_type");
   auto data = value.find("data");
   if (content_type == value.end() || data == value.end() ||
-      !content_type->is_string() || !data->is_string() ||
-      !IsJsonContentType(content_type->get_ref<const std::string&>())) {
+      !content_type->is_string() || !data->is_string()) {
     return;
   }
+  const std::string& type = content_type->get_ref<const std::string&>();
+  const bool json = IsJsonContentType(type);
+  const std::optional<std::string> proto = ProtobufContentTypeMessage(type);
+  if (!json && !proto.has_value()) return;
   std::string decoded;
   if (!absl::Base64Unescape(data->get_ref<const std::string&>(), &decoded)) {
     return;
   }
-  Json parsed = Json::parse(decoded, nullptr, /*allow_exceptions=*/false);
+  Json parsed = json ? Json::parse(decoded, nullptr,
+                                   /*allow_exceptions=*/false)
+                     : DecodeProtobuf(*proto, decoded);
   if (parsed.is_discarded()) return;
   *data = std::move(parsed);
 }
@@ -55,6 +97,33 @@ bool IsJsonContentType(absl::string_view content_type) {
           media_type.size() > slash + 1 + 5);
 }
 
+std::optional<std::string> ProtobufContentTypeMessage(
+    absl::string_view content_type) {
+  std::vector<absl::string_view> parts = absl::StrSplit(content_type, ';');
+  const std::string media_type =
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(parts[0]));
+  if (media_type != "application/x-protobuf" &&
+      media_type != "application/protobuf") {
+    return std::nullopt;
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    absl::string_view parameter = absl::StripAsciiWhitespace(parts[i]);
+    const size_t equals = parameter.find('=');
+    if (equals == absl::string_view::npos) continue;
+    const std::string name = absl::AsciiStrToLower(
+        absl::StripAsciiWhitespace(parameter.substr(0, equals)));
+    if (name != "proto") continue;
+    absl::string_view value =
+        absl::StripAsciiWhitespace(parameter.substr(equals + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (value.empty()) return std::nullopt;
+    return std::string(value);
+  }
+  return std::nullopt;
+}
+
 absl::Status ValidateJson(absl::string_view text) {
   try {
     Json parsed = Json::parse(text.begin(), text.end());
@@ -73,12 +142,9 @@ absl::Status ValidateJson(absl::string_view text) {
 
 absl::StatusOr<std::string> MessageToJsonLine(
     const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
   std::string text;
-  const auto status =
-      google::protobuf::util::MessageToJsonString(message, &text, options);
+  const auto status = google::protobuf::util::MessageToJsonString(
+      message, &text, PrintOptions());
   if (!status.ok()) {
     return absl::InternalError(
         absl::StrCat("cannot render ", message.GetDescriptor()->full_name(),
@@ -89,7 +155,7 @@ absl::StatusOr<std::string> MessageToJsonLine(
     return absl::InternalError(
         absl::StrCat("json_util produced invalid JSON: ", text));
   }
-  InlineJsonData(json);
+  InlineData(json);
   return json.dump(-1, ' ', /*ensure_ascii=*/false,
                    Json::error_handler_t::replace);
 }

@@ -1,6 +1,10 @@
 // throughline: the command-line client of a Throughline server. It appends
-// and reads events, tails the log and checks health, printing everything as
-// JSON in protobuf's JSON mapping. `throughline help` lists the commands.
+// and reads events, tails the log and checks health; records CPD events
+// through any CPD silo RPC (generically, by reflection over the compiled-in
+// descriptors); seeds a synthetic demo trust; and prints the eight views of
+// the Insights service as tables (tools/cli_views.h), CSV or JSON.
+// Everything else is printed as JSON in protobuf's JSON mapping.
+// `throughline help` lists the commands.
 //
 // Exit status: 0 on success; 1 when a call failed (stderr holds
 // "throughline: <GRPC_CODE_NAME>: <message>"), the server is not SERVING or
@@ -9,6 +13,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -21,6 +26,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -33,6 +39,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -42,15 +51,22 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "services/tenant.h"
+#include "throughline/cpd/v1/organisation.grpc.pb.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
+#include "throughline/insights/v1/insights.grpc.pb.h"
 #include "tools/cli_args.h"
 #include "tools/cli_json.h"
+#include "tools/cli_record.h"
+#include "tools/cli_views.h"
+#include "tools/demo.h"
 
 namespace throughline::cli {
 namespace {
 
 namespace v1 = ::throughline::eventstore::v1;
+namespace cpd = ::throughline::cpd::v1;
 namespace health = ::grpc::health::v1;
+using InsightsStub = ::throughline::insights::v1::Insights::Stub;
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
@@ -65,7 +81,8 @@ constexpr uint64_t kStreamPageSize = 100;
 constexpr uint64_t kLogPageSize = 1000;
 
 constexpr char kUsage[] =
-    R"(throughline: command-line client of a Throughline event store server.
+    R"usage(throughline: command-line client of a Throughline server: its event store,
+its CPD silo services and its views.
 
 Usage: throughline [global flags] <command> [arguments] [flags]
 
@@ -121,6 +138,127 @@ Commands:
   help
       Prints this text (also --help and -h).
 
+CPD commands (the tenant is the trust):
+  record <Rpc> [--json JSON | --json-file FILE|-] [field.path=value ...]
+         [--occurred-at RFC3339] [--actor X] [--source-platform X]
+      Records a CPD event through any recording RPC of the CPD services
+      (package throughline.cpd.v1) and prints its RecordResponse. <Rpc> is
+      an RPC name, e.g. RecordObservation, or Service.Rpc, e.g.
+      ObservationService.RecordObservation. The request is built from:
+        --json JSON         the whole request in protobuf's JSON mapping
+        --json-file FILE|-  the same, read from FILE, or from stdin for -
+        field.path=value    then each assignment, in order: proto field
+                            names joined by '.', e.g. observation.kind=formal
+                            or joined.department_ids=north-maths,north-sci.
+                            Enums take their value names, in full or
+                            without the type's prefix, in any case
+                            (STAFF_ROLE_TEACHER, teacher, early-career-
+                            teacher); a repeated field takes comma-separated
+                            values (replacing it); a Timestamp takes an RFC
+                            3339 time; a list of messages takes an index,
+                            observation.ratings[0].area=questioning, or JSON
+                            ('observation.ratings=[{"area":"questioning",
+                            "rating":2}]'); a map takes a key,
+                            decision.evidence[0].parameters[scope]=trust;
+                            any message field also takes a JSON object
+        --occurred-at T     when it happened in school (default: now)
+        --actor X           who is acting, sent as "throughline-actor"
+        --source-platform X the recording platform, sent as
+                            "throughline-source-platform"
+      request_id defaults to a new random UUID; give request_id=X to make
+      a retry idempotent (the response then says already_applied).
+  record --list [<Rpc>]
+      Lists every recording RPC with its request's top-level fields; with
+      <Rpc>, every field path of its request with its type.
+  areas
+      Prints the trust's development areas (its taxonomy), one per line,
+      retired ones included.
+  demo [--seed N] [--schools N] [--staff N] [--actor X] [--dry-run]
+      Seeds a synthetic trust (made-up names) through the CPD API: one
+      academic year, starting on the most recent 1 September at least 300
+      days ago, of staff, observations, learning walks, coaching,
+      appraisal, programmes, sessions and follow-up, time and money,
+      priorities, needs, decisions and evaluations, with "questioning"
+      flagged across silos and covered by no session. Then prints the
+      number of calls, the trust's events by type and its log head.
+        --seed N            the seed (default: 1); the same seed, options
+                            and year give the same calls with the same
+                            request ids, so re-running appends nothing
+        --schools N         schools, 1 to 8 (default: 3)
+        --staff N           staff at the start, 12 per school to 2000
+                            (default: 150)
+        --actor X           sent as "throughline-actor" (default:
+                            throughline-demo)
+        --dry-run           print the calls as JSON lines, {"rpc": ...,
+                            "request": ...}, and send nothing
+
+Views (the joined-up views of the trust, docs/views.md):
+  needs [query flags] [--watch]
+      1. Emergent training needs per development area: staff flagged per
+      silo, silos, staff flagged, covered and uncovered, sessions held, the
+      trend; EMERGENT areas marked.
+        --watch             print the view again whenever it changes, until
+                            interrupted (Ctrl-C); table or json (one line
+                            per update), not csv
+  follow-through [query flags]
+      2. Sessions with follow-up due and their (session, attendee) pairs:
+      on time, late, overdue, pending; then by programme, school and
+      department.
+  staff STAFF_ID [--as-of-position P] [--as-of-time T] [--min-position P]
+        [--format F]
+      3. One person's joined-up record: placements, timeline, open goals,
+      latest development points, outstanding follow-ups.
+  dots [query flags]
+      4. Connecting the dots: observation development points answered by
+      another silo within 42 days, by school and department; the
+      unanswered points.
+  money [query flags]
+      5. Time and money: CPD minutes allocated, held and repurposed; budget
+      and spend; spend and minutes by area, programme and improvement
+      priority.
+  impact [query flags]
+      6. Impact per area: mean observation ratings of attendees before and
+      after their first session on it, beside everyone else's; impact
+      evaluations by level.
+  decisions [query flags]
+      7. Decision audit: each decision with its evidence replayed as of the
+      cited log position, beside the same view now.
+  programmes [query flags]
+      8. Programme design: sessions, span, follow-up and EEF mechanism
+      groups per programme, FLAGGED when it never reaches C or D; one-off
+      sessions.
+  views status [--format F]
+      How far the views have read the trust's log: position, head, lag,
+      whether they are rebuilding, version.
+  views rebuild [--format F]
+      Drops the trust's view state, rebuilds it from position 0 and prints
+      the status.
+  Query flags:
+    --school ID | --department ID
+                        the scope (default: the whole trust)
+    --from T, --to T    the window [from, to) of occurred times, each a
+                        date (YYYY-MM-DD: midnight UTC) or an RFC 3339 time
+                        (default: the 180 days before the as-of time)
+    --as-of-position P  count only events at log positions <= P, e.g. to
+                        see what a decision saw (default: the log head)
+    --as-of-time T      the view's "now": follow-ups due before it are
+                        overdue; the default window ends at it (default:
+                        now)
+    --min-position P    first wait (within --timeout) until the views have
+                        read the log up to P, e.g. a record's last_position
+    --format F          table (default), json or csv
+  Tables start with the view's basis: scope, window, as-of position and
+  time. Shares print as "n/d (p%)" (p rounded half up, for display only;
+  "–" when d is 0), mean ratings as "m (sum/count)", money in pounds,
+  dates as YYYY-MM-DD (UTC); a totals row ends a table where the column
+  adds up. json prints the whole view message. csv prints the main table
+  only, as one header row and one row per row, without totals: needs,
+  impact and programmes their one table, follow-through the sessions,
+  staff the timeline, dots the responses by school and department, money
+  the spend by area, decisions the decisions, views the status; a text
+  cell starting with = + - or @ gets a leading ' so that a spreadsheet
+  does not run it.
+
 Global flags (before or after the command):
   --server=HOST:PORT    the server (default: $THROUGHLINE_SERVER, else
                         127.0.0.1:50051)
@@ -128,18 +266,20 @@ Global flags (before or after the command):
                         "throughline-tenant" (default: $THROUGHLINE_TENANT,
                         else demo)
   --timeout=SECONDS     deadline of each call (default: 10); log --follow
-                        has none
+                        and needs --watch have none
 
 Flags take their value as --flag=value or --flag value.
 
-Output is JSON in protobuf's JSON mapping with the .proto's field names
-(64-bit numbers appear as strings). The data of an event whose content type
-is JSON is shown as that JSON; other data is shown in base64.
+Output, but for the views' tables, is JSON in protobuf's JSON mapping with
+the .proto's field names (64-bit numbers appear as strings). The data of an
+event whose content type is JSON is shown as that JSON, and of a CPD event
+(application/x-protobuf; proto=throughline.cpd.v1.<Name>) as that message
+in the same mapping; other data is shown in base64.
 
 Exit status: 0 on success; 1 when a call failed ("throughline: CODE: message"
 on stderr), the server is not SERVING or the output could not be written;
 2 for a usage or input error (nothing was sent).
-)";
+)usage";
 
 constexpr FlagSpec kGlobalFlags[] = {
     {"server"}, {"tenant"}, {"timeout"}, {"help", false}};
@@ -252,6 +392,9 @@ class Client {
 
   v1::EventStore::Stub& event_store() { return *event_store_; }
   health::Health::Stub& health() { return *health_; }
+
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  const GlobalOptions& options() const { return options_; }
 
   // A context for one call of the tenant, with the --timeout deadline when
   // `with_deadline`.
@@ -718,6 +861,489 @@ int RunHealth(const GlobalOptions& options, const ParsedArgs& args) {
              : kExitFailed;
 }
 
+// ---------------------------------------------------------------------------
+// CPD commands.
+
+constexpr FlagSpec kRecordFlags[] = {
+    {"json"},  {"json-file"},       {"occurred-at"},
+    {"actor"}, {"source-platform"}, {"list", false}};
+
+// Prints lines to stdout; the exit status.
+int PrintLines(const std::vector<std::string>& lines) {
+  for (const std::string& line : lines) {
+    if (!WriteLine(line)) {
+      if (errno == EPIPE) return kExitOk;
+      return LocalError(
+          absl::StrCat("cannot write to stdout: ", std::strerror(errno)));
+    }
+  }
+  return kExitOk;
+}
+
+int RunRecordList(const ParsedArgs& args) {
+  for (const FlagSpec& flag : kRecordFlags) {
+    if (flag.name != "list" && args.Has(flag.name)) {
+      return UsageError(
+          absl::StrCat("record: --list cannot be combined with --", flag.name));
+    }
+  }
+  if (args.positional.size() > 1) {
+    return UsageError(absl::StrCat("record --list: unexpected argument \"",
+                                   args.positional[1], "\""));
+  }
+  if (args.positional.empty()) return PrintLines(DescribeRecordingMethods());
+  absl::StatusOr<const google::protobuf::MethodDescriptor*> method =
+      FindCpdMethod(args.positional[0], /*recording_only=*/true);
+  if (!method.ok()) {
+    return UsageError(absl::StrCat("record: ", method.status().message()));
+  }
+  return PrintLines(DescribeRequestFields(**method));
+}
+
+// The request of `record`, built from --json/--json-file, the assignments
+// and --occurred-at, with a fresh request_id unless one was given; the exit
+// status on error.
+std::optional<int> BuildRecordRequest(const ParsedArgs& args,
+                                      google::protobuf::Message* request) {
+  if (args.Has("json") && args.Has("json-file")) {
+    return UsageError("record: give --json or --json-file, not both");
+  }
+  if (args.Has("json") || args.Has("json-file")) {
+    const std::string flag = args.Has("json") ? "--json" : "--json-file";
+    std::string text;
+    if (args.Has("json")) {
+      text = *args.Get("json");
+    } else {
+      absl::StatusOr<std::string> read = ReadInput(*args.Get("json-file"));
+      if (!read.ok()) {
+        return UsageError(
+            absl::StrCat("record: ", flag, ": ", read.status().message()));
+      }
+      text = *std::move(read);
+    }
+    absl::Status merged = MergeJson(text, request);
+    if (!merged.ok()) {
+      return UsageError(absl::StrCat("record: ", flag, ": ", merged.message()));
+    }
+  }
+  for (size_t i = 1; i < args.positional.size(); ++i) {
+    absl::Status applied = ApplyAssignment(args.positional[i], request);
+    if (!applied.ok()) {
+      return UsageError(absl::StrCat("record: ", applied.message()));
+    }
+  }
+  const google::protobuf::Descriptor& type = *request->GetDescriptor();
+  if (std::optional<std::string> occurred = args.Get("occurred-at")) {
+    if (type.FindFieldByName("occurred_at") == nullptr) {
+      return UsageError(absl::StrCat("record: --occurred-at: ", type.name(),
+                                     " has no occurred_at"));
+    }
+    absl::Status set = SetField("occurred_at", *occurred, request);
+    if (!set.ok()) {
+      absl::string_view why = set.message();
+      absl::ConsumePrefix(&why, "occurred_at: ");
+      return UsageError(absl::StrCat("record: --occurred-at: ", why));
+    }
+  }
+  const google::protobuf::FieldDescriptor* request_id =
+      type.FindFieldByName("request_id");
+  if (request_id != nullptr &&
+      request_id->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
+      !request_id->is_repeated() &&
+      request->GetReflection()->GetString(*request, request_id).empty()) {
+    request->GetReflection()->SetString(request, request_id, NewUuid());
+  }
+  return std::nullopt;
+}
+
+int RunRecord(const GlobalOptions& options, const ParsedArgs& args) {
+  if (args.Has("list")) return RunRecordList(args);
+  if (args.positional.empty()) {
+    return UsageError("record: missing RPC (see 'throughline record --list')");
+  }
+  absl::StatusOr<const google::protobuf::MethodDescriptor*> method =
+      FindCpdMethod(args.positional[0], /*recording_only=*/true);
+  if (!method.ok()) {
+    return UsageError(absl::StrCat("record: ", method.status().message()));
+  }
+  std::unique_ptr<google::protobuf::Message> request =
+      NewMessage(*(*method)->input_type());
+  if (std::optional<int> error = BuildRecordRequest(args, request.get())) {
+    return *error;
+  }
+
+  Client client(options);
+  std::unique_ptr<grpc::ClientContext> context = client.NewContext();
+  if (std::optional<std::string> actor = args.Get("actor")) {
+    context->AddMetadata("throughline-actor", *actor);
+  }
+  if (std::optional<std::string> platform = args.Get("source-platform")) {
+    context->AddMetadata("throughline-source-platform", *platform);
+  }
+  std::unique_ptr<google::protobuf::Message> response =
+      NewMessage(*(*method)->output_type());
+  grpc::Status status = CallUnary(client.channel(), context.get(), **method,
+                                  *request, response.get());
+  if (!status.ok()) return CallError(status);
+  Printed printed = PrintMessage(*response);
+  return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+}
+
+int RunAreas(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, "areas", 0)) {
+    return *error;
+  }
+  Client client(options);
+  std::unique_ptr<cpd::OrganisationService::Stub> stub =
+      cpd::OrganisationService::NewStub(client.channel());
+  cpd::ListDevelopmentAreasResponse response;
+  grpc::Status status = stub->ListDevelopmentAreas(
+      client.NewContext().get(), cpd::ListDevelopmentAreasRequest(), &response);
+  if (!status.ok()) return CallError(status);
+  for (const cpd::ListDevelopmentAreasResponse::Area& area : response.areas()) {
+    Printed printed = PrintMessage(area);
+    if (printed != Printed::kOk) return ExitAfterPrinting(printed);
+  }
+  return kExitOk;
+}
+
+constexpr FlagSpec kDemoFlags[] = {
+    {"seed"}, {"schools"}, {"staff"}, {"actor"}, {"dry-run", false}};
+
+// The number of events of each type in the tenant's log, and its head.
+grpc::Status CountEvents(Client* client, std::map<std::string, uint64_t>* types,
+                         uint64_t* head) {
+  v1::ReadAllRequest request;
+  request.set_from_position(0);
+  request.set_max_count(static_cast<uint32_t>(kLogPageSize));
+  for (;;) {
+    v1::ReadAllResponse response;
+    grpc::Status status = client->event_store().ReadAll(
+        client->NewContext().get(), request, &response);
+    if (!status.ok()) return status;
+    for (const v1::RecordedEvent& event : response.events()) {
+      ++(*types)[event.type()];
+    }
+    *head = response.head_position();
+    if (response.next_position() > response.head_position() ||
+        response.next_position() <= request.from_position()) {
+      return grpc::Status::OK;
+    }
+    request.set_from_position(response.next_position());
+  }
+}
+
+int RunDemo(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, "demo", 0)) {
+    return *error;
+  }
+  DemoOptions demo;
+  demo.now = absl::Now();
+  for (const auto& [name, target] : std::vector<std::pair<const char*, int*>>{
+           {"schools", &demo.schools}, {"staff", &demo.staff}}) {
+    std::optional<int> error;
+    std::optional<uint64_t> value = OptionalUint64(args, name, &error);
+    if (error.has_value()) return *error;
+    if (value.has_value()) {
+      *target = static_cast<int>(std::min<uint64_t>(*value, 1 << 30));
+    }
+  }
+  std::optional<int> error;
+  demo.seed = OptionalUint64(args, "seed", &error).value_or(demo.seed);
+  if (error.has_value()) return *error;
+  if (absl::Status valid = ValidateDemoOptions(demo); !valid.ok()) {
+    return UsageError(absl::StrCat("demo: ", valid.message()));
+  }
+  absl::StatusOr<DemoPlan> plan = GenerateDemo(demo);
+  if (!plan.ok()) return LocalError(plan.status().message());
+
+  if (args.Has("dry-run")) {
+    for (const DemoCall& call : plan->calls) {
+      absl::StatusOr<std::string> json = MessageToJsonLine(*call.request);
+      if (!json.ok()) return LocalError(json.status().message());
+      if (!WriteLine(absl::StrCat("{\"rpc\":\"", call.rpc,
+                                  "\",\"request\":", *json, "}"))) {
+        if (errno == EPIPE) return kExitOk;
+        return LocalError(
+            absl::StrCat("cannot write to stdout: ", std::strerror(errno)));
+      }
+    }
+    return kExitOk;
+  }
+
+  Client client(options);
+  CallMetadata metadata;
+  metadata.tenant = options.tenant;
+  metadata.actor = args.Get("actor").value_or("throughline-demo");
+  const DemoOutcome outcome =
+      SendDemo(client.channel(), *plan, metadata,
+               absl::Seconds(std::min(options.timeout_seconds, 3.2e8)));
+  if (outcome.failed_call.has_value()) {
+    const DemoCall& call = plan->calls[*outcome.failed_call];
+    std::fprintf(
+        stderr,
+        "throughline: demo: call %zu of %zu (%s, request_id %s) failed after "
+        "%zu calls succeeded (%zu recorded, %zu already applied)\n",
+        *outcome.failed_call + 1, plan->calls.size(), call.rpc.c_str(),
+        call.request->GetReflection()
+            ->GetString(
+                *call.request,
+                call.request->GetDescriptor()->FindFieldByName("request_id"))
+            .c_str(),
+        outcome.sent, outcome.recorded, outcome.already_applied);
+    return CallError(outcome.failure);
+  }
+
+  std::map<std::string, uint64_t> types;
+  uint64_t head = 0;
+  if (grpc::Status status = CountEvents(&client, &types, &head); !status.ok()) {
+    return CallError(status);
+  }
+  std::vector<std::string> lines = {
+      absl::StrCat("Trust \"", options.tenant, "\": ", plan->trust_name,
+                   ", academic year ", plan->academic_year, " (registered ",
+                   absl::FormatTime("%Y-%m-%d", plan->registered_at,
+                                    absl::UTCTimeZone()),
+                   "), seed ", demo.seed, ", ", demo.schools, " schools, ",
+                   demo.staff, " staff."),
+      absl::StrCat("Calls: ", outcome.sent, " sent, ", outcome.recorded,
+                   " recorded, ", outcome.already_applied, " already applied."),
+      "Events in the trust's log, by type:"};
+  uint64_t total = 0;
+  for (const auto& [type, count] : types) {
+    lines.push_back(absl::StrFormat("  %-28s %6d", type, count));
+    total += count;
+  }
+  lines.push_back(absl::StrFormat("  %-28s %6d", "(all)", total));
+  lines.push_back(absl::StrCat("Log head: ", head));
+  return PrintLines(lines);
+}
+
+// ---------------------------------------------------------------------------
+// Views: the Insights service, printed by tools/cli_views.
+
+// Writes `text` to stdout and flushes it; the exit status. A reader that
+// went away (EPIPE) is not an error.
+int PrintText(const std::string& text) {
+  errno = 0;
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+      std::fflush(stdout) != 0) {
+    if (errno == EPIPE) return kExitOk;
+    return LocalError(
+        absl::StrCat("cannot write to stdout: ", std::strerror(errno)));
+  }
+  return kExitOk;
+}
+
+int PrintView(const google::protobuf::Message& view, OutputFormat format) {
+  absl::StatusOr<std::string> text = FormatView(view, format);
+  if (!text.ok()) return LocalError(text.status().message());
+  return PrintText(*text);
+}
+
+// Reads --format and the query flags of `command`; the exit status on
+// error.
+std::optional<int> ReadViewFlags(const ParsedArgs& args,
+                                 absl::string_view command,
+                                 insights::ViewQuery* query,
+                                 OutputFormat* format) {
+  absl::StatusOr<OutputFormat> parsed = OutputFormatFlag(args);
+  if (!parsed.ok()) {
+    return UsageError(absl::StrCat(command, ": ", parsed.status().message()));
+  }
+  *format = *parsed;
+  if (absl::Status built = BuildViewQuery(args, query); !built.ok()) {
+    return UsageError(absl::StrCat(command, ": ", built.message()));
+  }
+  return std::nullopt;
+}
+
+template <typename View>
+using ViewRpc = grpc::Status (InsightsStub::*)(grpc::ClientContext*,
+                                               const insights::ViewQuery&,
+                                               View*);
+
+// A view command: no argument, the query flags, one call of `rpc`.
+template <typename View>
+int RunQueryView(absl::string_view command, ViewRpc<View> rpc,
+                 const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, command, 0)) {
+    return *error;
+  }
+  insights::ViewQuery query;
+  OutputFormat format = OutputFormat::kTable;
+  if (std::optional<int> error =
+          ReadViewFlags(args, command, &query, &format)) {
+    return *error;
+  }
+  Client client(options);
+  std::unique_ptr<InsightsStub> stub =
+      insights::Insights::NewStub(client.channel());
+  View view;
+  grpc::Status status = ((*stub).*rpc)(client.NewContext().get(), query, &view);
+  if (!status.ok()) return CallError(status);
+  return PrintView(view, format);
+}
+
+// needs --watch: prints the view, then again on every update, until
+// interrupted, stdout closes or the stream ends.
+int WatchNeeds(const GlobalOptions& options, const insights::ViewQuery& query,
+               OutputFormat format) {
+  InterruptWatcher watcher;  // Before the Client: see InterruptWatcher.
+  Client client(options);
+  std::unique_ptr<InsightsStub> stub =
+      insights::Insights::NewStub(client.channel());
+  std::unique_ptr<grpc::ClientContext> context =
+      client.NewContext(/*with_deadline=*/false);
+  watcher.Watch(context.get());
+  std::unique_ptr<grpc::ClientReader<insights::EmergentNeedsView>> reader =
+      stub->WatchEmergentNeeds(context.get(), query);
+  // On a terminal each table replaces the last; elsewhere they follow one
+  // another, a blank line apart.
+  const bool redraw =
+      format == OutputFormat::kTable && isatty(STDOUT_FILENO) == 1;
+  bool stopped_here = false;
+  int exit_code = kExitOk;
+  bool first = true;
+  insights::EmergentNeedsView view;
+  while (reader->Read(&view)) {
+    absl::StatusOr<std::string> text = FormatView(view, format);
+    if (!text.ok()) {
+      exit_code = LocalError(text.status().message());
+      stopped_here = true;
+      break;
+    }
+    std::string out;
+    if (redraw) {
+      out = "\033[H\033[2J";  // Cursor home, clear the screen.
+    } else if (!first && format == OutputFormat::kTable) {
+      out = "\n";
+    }
+    out += *text;
+    first = false;
+    errno = 0;
+    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() ||
+        std::fflush(stdout) != 0) {
+      if (errno != EPIPE) {
+        exit_code = LocalError(
+            absl::StrCat("cannot write to stdout: ", std::strerror(errno)));
+      }
+      stopped_here = true;
+      break;
+    }
+  }
+  if (stopped_here) context->TryCancel();
+  const grpc::Status status = reader->Finish();
+  watcher.Stop();
+  if (stopped_here) return exit_code;
+  if (watcher.interrupted() || status.ok()) return kExitOk;
+  return CallError(status);
+}
+
+int RunNeeds(const GlobalOptions& options, const ParsedArgs& args) {
+  if (!args.Has("watch")) {
+    return RunQueryView<insights::EmergentNeedsView>(
+        "needs", &InsightsStub::GetEmergentNeeds, options, args);
+  }
+  if (std::optional<int> error = CheckPositional(args, "needs", 0)) {
+    return *error;
+  }
+  insights::ViewQuery query;
+  OutputFormat format = OutputFormat::kTable;
+  if (std::optional<int> error =
+          ReadViewFlags(args, "needs", &query, &format)) {
+    return *error;
+  }
+  if (format == OutputFormat::kCsv) {
+    return UsageError("needs: --watch prints table or json, not csv");
+  }
+  return WatchNeeds(options, query, format);
+}
+
+int RunFollowThrough(const GlobalOptions& options, const ParsedArgs& args) {
+  return RunQueryView<insights::FollowThroughView>(
+      "follow-through", &InsightsStub::GetFollowThrough, options, args);
+}
+
+int RunDots(const GlobalOptions& options, const ParsedArgs& args) {
+  return RunQueryView<insights::ConnectingTheDotsView>(
+      "dots", &InsightsStub::GetConnectingTheDots, options, args);
+}
+
+int RunMoney(const GlobalOptions& options, const ParsedArgs& args) {
+  return RunQueryView<insights::TimeAndMoneyView>(
+      "money", &InsightsStub::GetTimeAndMoney, options, args);
+}
+
+int RunImpact(const GlobalOptions& options, const ParsedArgs& args) {
+  return RunQueryView<insights::ImpactView>("impact", &InsightsStub::GetImpact,
+                                            options, args);
+}
+
+int RunDecisions(const GlobalOptions& options, const ParsedArgs& args) {
+  return RunQueryView<insights::DecisionAuditView>(
+      "decisions", &InsightsStub::GetDecisionAudit, options, args);
+}
+
+int RunProgrammes(const GlobalOptions& options, const ParsedArgs& args) {
+  return RunQueryView<insights::ProgrammeDesignView>(
+      "programmes", &InsightsStub::GetProgrammeDesign, options, args);
+}
+
+int RunStaff(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error =
+          CheckPositional(args, "staff", 1, "STAFF_ID")) {
+    return *error;
+  }
+  if (args.positional[0].empty()) return UsageError("staff: empty STAFF_ID");
+  insights::StaffRecordQuery request;
+  request.set_staff_id(args.positional[0]);
+  OutputFormat format = OutputFormat::kTable;
+  if (std::optional<int> error =
+          ReadViewFlags(args, "staff", request.mutable_query(), &format)) {
+    return *error;
+  }
+  Client client(options);
+  std::unique_ptr<InsightsStub> stub =
+      insights::Insights::NewStub(client.channel());
+  insights::StaffRecordView view;
+  grpc::Status status =
+      stub->GetStaffRecord(client.NewContext().get(), request, &view);
+  if (!status.ok()) return CallError(status);
+  return PrintView(view, format);
+}
+
+int RunViews(const GlobalOptions& options, const ParsedArgs& args) {
+  if (args.positional.empty()) {
+    return UsageError("views: missing status or rebuild");
+  }
+  if (std::optional<int> error = CheckPositional(args, "views", 1)) {
+    return *error;
+  }
+  const std::string& action = args.positional[0];
+  if (action != "status" && action != "rebuild") {
+    return UsageError(absl::StrCat("views: unknown action \"", action,
+                                   "\" (status or rebuild)"));
+  }
+  absl::StatusOr<OutputFormat> format = OutputFormatFlag(args);
+  if (!format.ok()) {
+    return UsageError(absl::StrCat("views: ", format.status().message()));
+  }
+  Client client(options);
+  std::unique_ptr<InsightsStub> stub =
+      insights::Insights::NewStub(client.channel());
+  insights::ProjectionStatus response;
+  grpc::Status status =
+      action == "status"
+          ? stub->GetProjectionStatus(client.NewContext().get(),
+                                      insights::GetProjectionStatusRequest(),
+                                      &response)
+          : stub->RebuildViews(client.NewContext().get(),
+                               insights::RebuildViewsRequest(), &response);
+  if (!status.ok()) return CallError(status);
+  return PrintView(response, *format);
+}
+
 struct Command {
   absl::string_view name;
   absl::Span<const FlagSpec> flags;  // Beside the global flags.
@@ -731,6 +1357,18 @@ constexpr Command kCommands[] = {
     {"stream", {}, RunStream},
     {"head", {}, RunHead},
     {"health", {}, RunHealth},
+    {"record", kRecordFlags, RunRecord},
+    {"areas", {}, RunAreas},
+    {"demo", kDemoFlags, RunDemo},
+    {"needs", kNeedsFlags, RunNeeds},
+    {"follow-through", kViewQueryFlags, RunFollowThrough},
+    {"staff", kStaffFlags, RunStaff},
+    {"dots", kViewQueryFlags, RunDots},
+    {"money", kViewQueryFlags, RunMoney},
+    {"impact", kViewQueryFlags, RunImpact},
+    {"decisions", kViewQueryFlags, RunDecisions},
+    {"programmes", kViewQueryFlags, RunProgrammes},
+    {"views", kFormatFlags, RunViews},
 };
 
 int Main(std::vector<std::string> args) {
