@@ -1,0 +1,119 @@
+// FactStore: the views' state — every CPD event of every trust, decoded,
+// with its log position and times, indexed by kind — in a RocksDB database
+// of its own, beside a per-trust checkpoint written in the same batch.
+//
+// Views are computed from these facts at query time, so a view as of any log
+// position, over any window and scope, is exact; reading only the kinds a
+// view needs keeps queries proportional to what they use.
+//
+//   column family  key                                    value
+//   -------------  -------------------------------------  ------------------
+//   facts          tenant 0x00 kind(1) position(8, BE)    StoredFact
+//   checkpoints    tenant                                 position(8, BE)
+//   default        "version"                              kFactStoreVersion
+//
+// A checkpoint is the last log position applied; facts and checkpoint are
+// written in one WriteBatch, so after a crash the store resumes exactly
+// after the last applied position: nothing is applied twice or skipped.
+// When kFactStoreVersion changes (the fact encoding changed), Open drops
+// every fact and checkpoint and the projector rebuilds from position 0.
+//
+// Thread safety: all methods are safe to call concurrently; Apply for one
+// tenant must not run concurrently with another Apply or Reset of that
+// tenant (the Projector serializes them).
+
+#ifndef THROUGHLINE_PROJECTIONS_FACT_STORE_H_
+#define THROUGHLINE_PROJECTIONS_FACT_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "eventstore/event_store.h"
+#include "throughline/cpd/v1/events.pb.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
+
+namespace throughline::projections {
+
+namespace cpd = ::throughline::cpd::v1;
+
+// Bump when the facts written by Apply change meaning.
+inline constexpr uint32_t kFactStoreVersion = 1;
+
+// Groups of event types a view may ask for.
+enum class FactKind : uint8_t {
+  kOrganisation = 1,  // Trust, schools, departments, development areas.
+  kStaff = 2,
+  kObservation = 3,
+  kLearningWalk = 4,
+  kCoaching = 5,
+  kAppraisal = 6,
+  kProgramme = 7,  // Programmes and enquiry findings.
+  kSession = 8,
+  kFollowUp = 9,
+  kPlanning = 10,  // Priorities, time, budgets, spend.
+  kDecision = 11,  // Training needs, decisions, evaluations.
+};
+
+// The kind an event is stored under.
+FactKind KindOf(const cpd::CpdEvent& event);
+
+// One CPD event as the views see it.
+struct Fact {
+  uint64_t position = 0;
+  absl::Time occurred_at;
+  absl::Time recorded_at;
+  cpd::CpdEvent event;
+};
+
+class FactStore {
+ public:
+  // Opens (creating if needed) the store at `path`.
+  static absl::StatusOr<std::unique_ptr<FactStore>> Open(
+      const std::string& path);
+  ~FactStore();
+
+  // True when Open found facts of another version and dropped them.
+  bool was_reset() const { return was_reset_; }
+
+  // Applies `events`, the tenant's log from Checkpoint(tenant) + 1 on in
+  // order (non-CPD events are skipped but advance the checkpoint), and
+  // advances the checkpoint to the last one, atomically.
+  // FailedPrecondition if the first position does not follow the checkpoint.
+  absl::Status Apply(const std::string& tenant,
+                     const std::vector<eventstore::RecordedEvent>& events);
+
+  // The last position applied for `tenant` (0 before any).
+  absl::StatusOr<uint64_t> Checkpoint(const std::string& tenant) const;
+
+  // Drops every fact and the checkpoint of `tenant`, so that it is rebuilt.
+  absl::Status Reset(const std::string& tenant);
+
+  // Calls `visit` for every fact of `tenant` of the given kinds (all kinds
+  // when empty) at positions <= max_position, in position order.
+  absl::Status Scan(const std::string& tenant,
+                    const std::vector<FactKind>& kinds, uint64_t max_position,
+                    const std::function<void(Fact&&)>& visit) const;
+
+ private:
+  FactStore() = default;
+
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* facts_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* checkpoints_cf_ = nullptr;
+  bool was_reset_ = false;
+};
+
+}  // namespace throughline::projections
+
+#endif  // THROUGHLINE_PROJECTIONS_FACT_STORE_H_

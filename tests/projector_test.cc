@@ -1,0 +1,216 @@
+// The views' state: FactStore checkpoints and the Projector that feeds it,
+// on real RocksDB databases in a temporary directory.
+
+#include "projections/projector.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "eventstore/event_store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "projections/cpd_codec.h"
+#include "projections/fact_store.h"
+#include "rocksdb/db.h"
+#include "tests/test_support.h"
+
+namespace throughline {
+namespace {
+
+using projections::Fact;
+using projections::FactKind;
+using projections::FactStore;
+using projections::Projector;
+using ::testing::ElementsAre;
+using throughline::testing::NewUuid;
+using throughline::testing::TempDir;
+
+class ProjectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    eventstore::EventStoreOptions options;
+    options.path = dir_.path() + "/log";
+    log_ = *eventstore::EventStore::Open(options);
+    OpenFacts();
+  }
+
+  void OpenFacts() {
+    facts_.reset();
+    auto facts = FactStore::Open(dir_.path() + "/views");
+    ASSERT_TRUE(facts.ok()) << facts.status();
+    facts_ = *std::move(facts);
+  }
+
+  // Appends a CPD event (a school with id `id`) to `tenant`.
+  void AddSchool(const std::string& tenant, const std::string& id) {
+    cpd::v1::CpdEvent event;
+    event.mutable_school_added()->set_school_id(id);
+    event.mutable_school_added()->set_name(id);
+    eventstore::AppendRequest request;
+    request.tenant = tenant;
+    request.stream = "organisation";
+    eventstore::ProposedEvent proposed;
+    projections::EncodeCpdEvent(event, &proposed);
+    proposed.event_id = NewUuid();
+    request.events.push_back(std::move(proposed));
+    ASSERT_TRUE(log_->Append(std::move(request)).ok());
+  }
+
+  // Appends an event that is not a CPD event.
+  void AddOther(const std::string& tenant) {
+    eventstore::AppendRequest request;
+    request.tenant = tenant;
+    request.stream = "other-1";
+    eventstore::ProposedEvent proposed;
+    proposed.event_id = NewUuid();
+    proposed.type = "SomethingElse";
+    request.events.push_back(std::move(proposed));
+    ASSERT_TRUE(log_->Append(std::move(request)).ok());
+  }
+
+  std::vector<std::string> Schools(const std::string& tenant,
+                                   uint64_t max_position = UINT64_MAX) {
+    std::vector<std::string> schools;
+    EXPECT_TRUE(facts_
+                    ->Scan(tenant, {FactKind::kOrganisation}, max_position,
+                           [&](Fact&& fact) {
+                             schools.push_back(
+                                 fact.event.school_added().school_id());
+                           })
+                    .ok());
+    return schools;
+  }
+
+  std::vector<eventstore::RecordedEvent> Log(const std::string& tenant,
+                                             uint64_t from, size_t count) {
+    auto page = log_->ReadLog(tenant, from, {}, count);
+    EXPECT_TRUE(page.ok());
+    return page->events;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<eventstore::EventStore> log_;
+  std::unique_ptr<FactStore> facts_;
+};
+
+TEST_F(ProjectorTest, ApplyAdvancesTheCheckpointAndSkipsOtherEvents) {
+  AddSchool("trust-a", "north");
+  AddOther("trust-a");
+  AddSchool("trust-a", "south");
+  ASSERT_TRUE(facts_->Apply("trust-a", Log("trust-a", 1, 10)).ok());
+  EXPECT_EQ(*facts_->Checkpoint("trust-a"), 3u);
+  EXPECT_THAT(Schools("trust-a"), ElementsAre("north", "south"));
+  EXPECT_THAT(Schools("trust-a", 2), ElementsAre("north"));
+  EXPECT_EQ(*facts_->Checkpoint("trust-b"), 0u);
+}
+
+TEST_F(ProjectorTest, ApplyRefusesGapsAndRepeats) {
+  AddSchool("trust-a", "north");
+  AddSchool("trust-a", "south");
+  // Starting past the checkpoint would skip an event.
+  EXPECT_EQ(facts_->Apply("trust-a", Log("trust-a", 2, 1)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(facts_->Apply("trust-a", Log("trust-a", 1, 1)).ok());
+  // Starting at or before the checkpoint would apply an event twice.
+  EXPECT_EQ(facts_->Apply("trust-a", Log("trust-a", 1, 2)).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Schools("trust-a"), ElementsAre("north"));
+}
+
+TEST_F(ProjectorTest, CheckpointSurvivesReopeningWithItsFacts) {
+  for (int i = 0; i < 5; ++i) AddSchool("trust-a", absl::StrCat("s", i));
+  ASSERT_TRUE(facts_->Apply("trust-a", Log("trust-a", 1, 3)).ok());
+  OpenFacts();
+  EXPECT_FALSE(facts_->was_reset());
+  EXPECT_EQ(*facts_->Checkpoint("trust-a"), 3u);
+  ASSERT_TRUE(facts_->Apply("trust-a", Log("trust-a", 4, 10)).ok());
+  EXPECT_THAT(Schools("trust-a"), ElementsAre("s0", "s1", "s2", "s3", "s4"));
+}
+
+TEST_F(ProjectorTest, AnotherVersionOfTheFactsIsDroppedAndRebuilt) {
+  for (int i = 0; i < 3; ++i) AddSchool("trust-a", absl::StrCat("s", i));
+  ASSERT_TRUE(facts_->Apply("trust-a", Log("trust-a", 1, 3)).ok());
+  facts_.reset();
+  {
+    // Stored facts written by an older build.
+    rocksdb::Options options;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+        {rocksdb::kDefaultColumnFamilyName, {}},
+        {"facts", {}},
+        {"checkpoints", {}}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir_.path() + "/views", families,
+                                  &handles, &db)
+                    .ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "version", "0").ok());
+    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+    delete db;
+  }
+  OpenFacts();
+  EXPECT_TRUE(facts_->was_reset());
+  EXPECT_EQ(*facts_->Checkpoint("trust-a"), 0u);
+  EXPECT_THAT(Schools("trust-a"), ::testing::IsEmpty());
+  Projector projector(log_.get(), facts_.get());
+  projector.Start();
+  EXPECT_TRUE(projector.Progress("trust-a")->rebuilding ||
+              projector.Progress("trust-a")->position == 3);
+  ASSERT_TRUE(
+      projector.CatchUp("trust-a", 3, absl::Now() + absl::Seconds(30)).ok());
+  EXPECT_FALSE(projector.Progress("trust-a")->rebuilding);
+  EXPECT_THAT(Schools("trust-a"), ElementsAre("s0", "s1", "s2"));
+}
+
+TEST_F(ProjectorTest, CatchUpReadsEveryTenantInTheBackground) {
+  AddSchool("trust-a", "north");
+  AddSchool("trust-b", "east");
+  Projector projector(log_.get(), facts_.get());
+  projector.Start();
+  // Appends after the start are followed too.
+  AddSchool("trust-a", "south");
+  for (const char* tenant : {"trust-a", "trust-b"}) {
+    for (int i = 0; i < 600; ++i) {
+      auto progress = projector.Progress(tenant);
+      ASSERT_TRUE(progress.ok());
+      if (progress->position == progress->head) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  EXPECT_THAT(Schools("trust-a"), ElementsAre("north", "south"));
+  EXPECT_THAT(Schools("trust-b"), ElementsAre("east"));
+  projector.Stop();
+}
+
+TEST_F(ProjectorTest, CatchUpOnDemandAndItsDeadline) {
+  for (int i = 0; i < 3; ++i) AddSchool("trust-a", absl::StrCat("s", i));
+  Projector projector(log_.get(), facts_.get());  // Not started.
+  absl::Status late = projector.CatchUp("trust-a", 3, absl::InfinitePast());
+  EXPECT_EQ(late.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(late.message()),
+              ::testing::HasSubstr("up to position 0 of 3"));
+  ASSERT_TRUE(
+      projector.CatchUp("trust-a", 3, absl::Now() + absl::Seconds(30)).ok());
+  auto progress = projector.Progress("trust-a");
+  EXPECT_EQ(progress->position, 3u);
+  EXPECT_EQ(progress->head, 3u);
+  EXPECT_FALSE(progress->rebuilding);
+}
+
+TEST_F(ProjectorTest, RebuildStartsOverFromPositionZero) {
+  for (int i = 0; i < 3; ++i) AddSchool("trust-a", absl::StrCat("s", i));
+  Projector projector(log_.get(), facts_.get());
+  ASSERT_TRUE(
+      projector.CatchUp("trust-a", 3, absl::Now() + absl::Seconds(30)).ok());
+  ASSERT_TRUE(projector.Rebuild("trust-a").ok());
+  auto progress = projector.Progress("trust-a");
+  EXPECT_EQ(progress->position, 0u);
+  EXPECT_TRUE(progress->rebuilding);
+  EXPECT_THAT(Schools("trust-a"), ::testing::IsEmpty());
+  ASSERT_TRUE(
+      projector.CatchUp("trust-a", 3, absl::Now() + absl::Seconds(30)).ok());
+  EXPECT_FALSE(projector.Progress("trust-a")->rebuilding);
+  EXPECT_THAT(Schools("trust-a"), ElementsAre("s0", "s1", "s2"));
+}
+
+}  // namespace
+}  // namespace throughline
