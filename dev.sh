@@ -21,7 +21,12 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
   librocksdb-dev libabsl-dev libssl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev python3-grpcio python3-protobuf
+  nats-server libnats-dev nodejs
 )
+# Debian's npm, for the bus's Node consumer test (tests/node), unless an npm
+# is already there (a Node.js from elsewhere that ships its own conflicts
+# with Debian's npm package).
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 install_packages() {
   local missing=()

@@ -10,6 +10,7 @@
 #include "eventstore/format.h"
 #include "services/grpc_status.h"
 #include "services/tenant.h"
+#include "services/timestamps.h"
 
 namespace throughline::services {
 namespace {
@@ -21,33 +22,6 @@ constexpr uint32_t kDefaultLogReadCount = 1000;
 constexpr uint32_t kMaxReadCount = 10000;
 // Subscriptions wake at least this often to notice a cancelled call.
 constexpr absl::Duration kSubscriptionPoll = absl::Milliseconds(100);
-// Valid google.protobuf.Timestamp seconds: 0001-01-01 to 9999-12-31.
-constexpr int64_t kMinTimestampSeconds = -62135596800;
-constexpr int64_t kMaxTimestampSeconds = 253402300799;
-
-absl::StatusOr<absl::Time> FromTimestamp(
-    const google::protobuf::Timestamp& timestamp, const std::string& field) {
-  if (timestamp.seconds() < kMinTimestampSeconds ||
-      timestamp.seconds() > kMaxTimestampSeconds || timestamp.nanos() < 0 ||
-      timestamp.nanos() > 999999999) {
-    return InvalidField(field, "not a valid timestamp");
-  }
-  return absl::FromUnixSeconds(timestamp.seconds()) +
-         absl::Nanoseconds(timestamp.nanos());
-}
-
-void SetTimestampFromMicros(int64_t micros,
-                            google::protobuf::Timestamp* timestamp) {
-  int64_t seconds = micros / 1000000;
-  int64_t rest = micros % 1000000;
-  if (rest < 0) {
-    rest += 1000000;
-    --seconds;
-  }
-  timestamp->set_seconds(seconds);
-  timestamp->set_nanos(static_cast<int32_t>(rest * 1000));
-}
-
 absl::StatusOr<eventstore::ExpectedRevision> FromProto(
     const v1::AppendRequest& request) {
   if (!request.has_expected_revision()) {
@@ -97,7 +71,7 @@ absl::StatusOr<eventstore::AppendRequest> FromProto(
     event.actor = proposed.metadata().actor();
     event.source_platform = proposed.metadata().source_platform();
     if (proposed.has_occurred_at()) {
-      absl::StatusOr<absl::Time> occurred = FromTimestamp(
+      absl::StatusOr<absl::Time> occurred = TimeFromProto(
           proposed.occurred_at(), absl::StrCat("events[", i, "].occurred_at"));
       if (!occurred.ok()) return occurred.status();
       event.occurred_at = *occurred;
@@ -141,10 +115,10 @@ void ToProto(const eventstore::RecordedEvent& event, v1::RecordedEvent* proto) {
   metadata->set_causation_id(record.causation_id());
   metadata->set_actor(record.actor());
   metadata->set_source_platform(record.source_platform());
-  SetTimestampFromMicros(record.occurred_at_micros(),
-                         proto->mutable_occurred_at());
-  SetTimestampFromMicros(record.recorded_at_micros(),
-                         proto->mutable_recorded_at());
+  TimeToProto(absl::FromUnixMicros(record.occurred_at_micros()),
+              proto->mutable_occurred_at());
+  TimeToProto(absl::FromUnixMicros(record.recorded_at_micros()),
+              proto->mutable_recorded_at());
   proto->set_stream(record.stream());
   const absl::string_view category =
       eventstore::StreamCategory(record.stream());
@@ -220,9 +194,9 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
   const uint64_t revision = std::max(
       info->revision, events->empty() ? 0 : events->back().record.revision());
   response->set_stream_revision(revision);
-  response->set_end_of_stream(
-      events->empty() ||
-      events->back().record.revision() == (backwards ? 0 : revision));
+  response->set_end_of_stream(events->empty() ||
+                              events->back().record.revision() ==
+                                  (backwards ? 0 : revision));
   return grpc::Status::OK;
 }
 

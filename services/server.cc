@@ -1,6 +1,7 @@
 #include "services/server.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -8,6 +9,9 @@
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "services/bus/bus_service.h"
+#include "services/bus/ingest.h"
+#include "services/bus/relay.h"
 #include "services/cpd/silo_services.h"
 
 namespace throughline::services {
@@ -44,6 +48,24 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   silos.push_back(std::make_unique<cpd::CpdProgrammeService>(runner));
   silos.push_back(std::make_unique<cpd::PlanningService>(runner));
 
+  absl::StatusOr<std::unique_ptr<projections::FactStore>> facts =
+      projections::FactStore::Open(
+          (std::filesystem::path(config.data_dir) / "views").string());
+  if (!facts.ok()) {
+    server->store_->Shutdown();
+    return facts.status();
+  }
+  server->facts_ = *std::move(facts);
+  server->projector_ = std::make_unique<projections::Projector>(
+      server->store_.get(), server->facts_.get());
+  server->insights_service_ = std::make_unique<InsightsService>(
+      server->store_.get(), server->projector_.get());
+
+  if (absl::Status s = server->CreateBus(); !s.ok()) {
+    server->store_->Shutdown();
+    return s;
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -51,6 +73,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                            &server->port_);
   builder.RegisterService(server->event_store_service_.get());
   for (auto& service : silos) builder.RegisterService(service.get());
+  builder.RegisterService(server->insights_service_.get());
+  if (server->bus_service_ != nullptr) {
+    builder.RegisterService(server->bus_service_.get());
+  }
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
   grpc::ResourceQuota quota("throughline");
@@ -75,21 +101,70 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                            cpd_v1::PlanningService::service_full_name()}) {
     health->SetServingStatus(name, true);
   }
+  health->SetServingStatus(
+      ::throughline::insights::v1::Insights::service_full_name(), true);
   health->SetServingStatus(true);
+  server->projector_->Start();
+  server->StartBus();
   return server;
 }
 
 void Server::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  StopBus();
+  if (grpc_server_ == nullptr) {  // Start failed before serving.
+    store_->Shutdown();
+    return;
+  }
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
   event_store_service_->StopSubscriptions();
+  insights_service_->StopWatches();
   grpc_server_->Shutdown(std::chrono::system_clock::now() +
                          std::chrono::seconds(config_.shutdown_grace_seconds));
+  projector_->Stop();
   // Every append the store accepted completes before it closes.
   store_->Shutdown();
 }
 
 void Server::Wait() { grpc_server_->Wait(); }
+
+absl::Status Server::CreateBus() {
+  if (config_.nats_url.empty()) return absl::OkStatus();
+  bus::BusOptions options;
+  options.nats_url = config_.nats_url;
+  options.stream = config_.bus_stream;
+  options.inbound_stream = config_.bus_inbound_stream;
+  options.dead_letter_stream = config_.bus_dead_letter_stream;
+  options.replicas = static_cast<int>(config_.bus_replicas);
+  options.duplicate_window =
+      absl::Seconds(config_.bus_duplicate_window_seconds);
+  options.retry_max = absl::Seconds(config_.bus_retry_max_seconds);
+  absl::StatusOr<std::unique_ptr<bus::Relay>> relay = bus::Relay::Create(
+      store_.get(), options,
+      (std::filesystem::path(config_.data_dir) / "bus").string());
+  if (!relay.ok()) return relay.status();
+  bus_relay_ = *std::move(relay);
+  bus_ingest_ = std::make_unique<bus::Ingest>(options);
+  bus_service_ =
+      std::make_unique<bus::BusService>(bus_relay_.get(), bus_ingest_.get());
+  return absl::OkStatus();
+}
+
+void Server::StartBus() {
+  if (bus_relay_ == nullptr) return;
+  grpc_server_->GetHealthCheckService()->SetServingStatus(
+      ::throughline::bus::v1::BusService::service_full_name(), true);
+  bus_relay_->Start();
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(static_cast<int>(config_.max_message_bytes));
+  args.SetMaxSendMessageSize(static_cast<int>(config_.max_message_bytes));
+  bus_ingest_->Start(grpc_server_->InProcessChannel(args));
+}
+
+void Server::StopBus() {
+  if (bus_ingest_ != nullptr) bus_ingest_->Stop();
+  if (bus_relay_ != nullptr) bus_relay_->Stop();
+}
 
 }  // namespace throughline::services

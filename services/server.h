@@ -11,11 +11,19 @@
 #include "absl/status/statusor.h"
 #include "eventstore/event_store.h"
 #include "grpcpp/server.h"
+#include "projections/fact_store.h"
+#include "projections/projector.h"
 #include "services/cpd/command_runner.h"
 #include "services/event_store_service.h"
+#include "services/insights_service.h"
 #include "services/server_config.h"
 
 namespace throughline::services {
+
+namespace bus {
+class Relay;
+class Ingest;
+}  // namespace bus
 
 class Server {
  public:
@@ -42,6 +50,12 @@ class Server {
  private:
   Server(const ServerConfig& config,
          std::unique_ptr<eventstore::EventStore> store);
+  // The message bus (docs/bus.md), when config.nats_url is set: CreateBus
+  // before the gRPC server is built (it registers BusService), StartBus
+  // after it is up, StopBus first thing on Shutdown.
+  absl::Status CreateBus();
+  void StartBus();
+  void StopBus();
 
   const ServerConfig config_;
   std::unique_ptr<eventstore::EventStore> store_;
@@ -49,6 +63,14 @@ class Server {
   std::unique_ptr<cpd::CommandRunner> command_runner_;
   // The CPD silo services.
   std::vector<std::unique_ptr<grpc::Service>> cpd_services_;
+  // The views: their state, the projector that keeps it up with the log,
+  // and the Insights service that answers from it.
+  std::unique_ptr<projections::FactStore> facts_;
+  std::unique_ptr<projections::Projector> projector_;
+  std::unique_ptr<InsightsService> insights_service_;
+  std::unique_ptr<bus::Relay> bus_relay_;
+  std::unique_ptr<bus::Ingest> bus_ingest_;
+  std::unique_ptr<grpc::Service> bus_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -34,6 +34,39 @@ Option StringOption(const char* name, const char* description, Field field) {
                 ""};
 }
 
+// Text that may be empty.
+template <typename Field>
+Option OptionalStringOption(const char* name, const char* description,
+                            Field field) {
+  return Option{name, description,
+                [field](const ServerConfig& c) { return c.*field; },
+                [field](const std::string& v, ServerConfig* c) {
+                  c->*field = v;
+                  return true;
+                },
+                "any text; empty allowed"};
+}
+
+// A JetStream stream name: 1-64 of [A-Za-z0-9_-].
+template <typename Field>
+Option StreamNameOption(const char* name, const char* description,
+                        Field field) {
+  return Option{name, description,
+                [field](const ServerConfig& c) { return c.*field; },
+                [field](const std::string& v, ServerConfig* c) {
+                  if (v.empty() || v.size() > 64) return false;
+                  for (char ch : v) {
+                    if (!absl::ascii_isalnum(static_cast<unsigned char>(ch)) &&
+                        ch != '_' && ch != '-') {
+                      return false;
+                    }
+                  }
+                  c->*field = v;
+                  return true;
+                },
+                "1 to 64 letters, digits, '_' and '-'"};
+}
+
 // A whole number in [min, max].
 template <typename Field>
 Option NumberOption(const char* name, const char* description, Field field,
@@ -79,6 +112,35 @@ const std::vector<Option>& Options() {
                    "On SIGTERM/SIGINT, seconds in-flight calls may take to "
                    "finish before they are cancelled.",
                    &ServerConfig::shutdown_grace_seconds, 0, 3600),
+      OptionalStringOption(
+          "nats_url",
+          "NATS server URL(s), comma-separated, e.g. nats://127.0.0.1:4222. "
+          "Empty turns the message bus off (docs/bus.md).",
+          &ServerConfig::nats_url),
+      StreamNameOption("bus_stream",
+                       "JetStream stream committed events are published to "
+                       "(subjects throughline.ev.>).",
+                       &ServerConfig::bus_stream),
+      NumberOption("bus_replicas",
+                   "Replicas of the bus streams (more than 1 needs a "
+                   "JetStream cluster).",
+                   &ServerConfig::bus_replicas, 1, 5),
+      NumberOption("bus_duplicate_window_seconds",
+                   "JetStream duplicate window (Nats-Msg-Id dedupe) of the bus "
+                   "streams, in seconds.",
+                   &ServerConfig::bus_duplicate_window_seconds, 1, 604800),
+      StreamNameOption("bus_inbound_stream",
+                       "JetStream stream other platforms publish commands to "
+                       "(subjects throughline.in.>).",
+                       &ServerConfig::bus_inbound_stream),
+      StreamNameOption("bus_dead_letter_stream",
+                       "JetStream stream refused inbound commands are moved "
+                       "to (subjects throughline.dlq.>).",
+                       &ServerConfig::bus_dead_letter_stream),
+      NumberOption("bus_retry_max_seconds",
+                   "Longest wait between retries while NATS is unreachable, "
+                   "in seconds.",
+                   &ServerConfig::bus_retry_max_seconds, 1, 3600),
   };
   return *options;
 }
@@ -88,9 +150,9 @@ absl::Status Apply(const std::string& name, const std::string& value,
   for (const Option& option : Options()) {
     if (name != option.name) continue;
     if (!option.set(value, config)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, name, ": invalid value \"", absl::CEscape(value),
-          "\" (see --help for the accepted range)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, name, ": invalid value \"", absl::CEscape(value),
+                       "\" (see --help for the accepted range)"));
     }
     return absl::OkStatus();
   }
@@ -132,8 +194,8 @@ std::vector<OptionHelp> DescribeOptions() {
   const ServerConfig defaults;
   std::vector<OptionHelp> help;
   for (const Option& option : Options()) {
-    help.push_back({option.name, option.get(defaults), option.description,
-                    option.range});
+    help.push_back(
+        {option.name, option.get(defaults), option.description, option.range});
   }
   return help;
 }
@@ -146,12 +208,11 @@ std::string ServerUsage() {
       "Options (also accepted as `option = value` lines in the config file;\n"
       "flags override the file):\n";
   for (const OptionHelp& option : DescribeOptions()) {
-    absl::StrAppendFormat(&usage, "  --%-24s %s\n  %-26s default: %s%s\n",
-                          option.name, option.description, "",
-                          option.default_value,
-                          option.range.empty()
-                              ? ""
-                              : absl::StrCat("; accepted: ", option.range));
+    absl::StrAppendFormat(
+        &usage, "  --%-24s %s\n  %-26s default: %s%s\n", option.name,
+        option.description, "",
+        option.default_value.empty() ? "\"\" (empty)" : option.default_value,
+        option.range.empty() ? "" : absl::StrCat("; accepted: ", option.range));
   }
   return usage;
 }
@@ -196,6 +257,13 @@ absl::StatusOr<ServerConfig> ParseServerConfig(
   }
   for (const auto& [name, value] : flags) {
     if (absl::Status s = Apply(name, value, "--", &config); !s.ok()) return s;
+  }
+  if (config.bus_stream == config.bus_inbound_stream ||
+      config.bus_stream == config.bus_dead_letter_stream ||
+      config.bus_inbound_stream == config.bus_dead_letter_stream) {
+    return absl::InvalidArgumentError(
+        "bus_stream, bus_inbound_stream and bus_dead_letter_stream must be "
+        "three different streams");
   }
   return config;
 }

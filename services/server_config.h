@@ -36,6 +36,25 @@ struct ServerConfig {
   // On SIGTERM/SIGINT, how long in-flight calls may take to finish, in
   // seconds, before they are cancelled (0 to 3600).
   uint64_t shutdown_grace_seconds = 10;
+
+  // The NATS JetStream message bus (docs/bus.md). Off unless nats_url is set.
+  // NATS server URL(s), comma-separated (e.g. "nats://127.0.0.1:4222");
+  // empty turns the bus off.
+  std::string nats_url;
+  // JetStream stream committed events are published to.
+  std::string bus_stream = "THROUGHLINE_EVENTS";
+  // Replicas of the bus streams (1 to 5; more than 1 needs a cluster).
+  uint64_t bus_replicas = 1;
+  // JetStream's duplicate window (Nats-Msg-Id dedupe) of the bus streams, in
+  // seconds (1 to 604800).
+  uint64_t bus_duplicate_window_seconds = 120;
+  // JetStream stream other platforms publish commands to.
+  std::string bus_inbound_stream = "THROUGHLINE_INBOUND";
+  // JetStream stream refused inbound commands are moved to.
+  std::string bus_dead_letter_stream = "THROUGHLINE_DEAD_LETTERS";
+  // Longest wait between retries while NATS is unreachable, in seconds (1 to
+  // 3600).
+  uint64_t bus_retry_max_seconds = 30;
 };
 
 // One documented option, for --help and docs.

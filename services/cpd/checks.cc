@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "eventstore/errors.h"
+#include "services/timestamps.h"
 
 namespace throughline::services::cpd {
 namespace {
@@ -74,14 +75,7 @@ absl::Status CheckEnum(int value, bool valid, absl::string_view field) {
 
 absl::StatusOr<absl::Time> CheckTimestamp(
     const google::protobuf::Timestamp& timestamp, absl::string_view field) {
-  constexpr int64_t kMinSeconds = -62135596800;  // 0001-01-01
-  constexpr int64_t kMaxSeconds = 253402300799;  // 9999-12-31
-  if (timestamp.seconds() < kMinSeconds || timestamp.seconds() > kMaxSeconds ||
-      timestamp.nanos() < 0 || timestamp.nanos() > 999999999) {
-    return InvalidField(field, "not a valid timestamp");
-  }
-  return absl::FromUnixSeconds(timestamp.seconds()) +
-         absl::Nanoseconds(timestamp.nanos());
+  return TimeFromProto(timestamp, field);
 }
 
 absl::Status CheckArea(const TrustState& state, const std::string& code,

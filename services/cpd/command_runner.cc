@@ -11,6 +11,7 @@
 #include "projections/cpd_codec.h"
 #include "services/grpc_status.h"
 #include "services/tenant.h"
+#include "services/timestamps.h"
 
 namespace throughline::services::cpd {
 namespace {
@@ -168,11 +169,10 @@ grpc::Status CommandRunner::Run(const grpc::ServerContextBase& context,
   const absl::Time now = absl::Now();
   absl::Time when = now;
   if (occurred_at != nullptr) {
-    when = absl::FromUnixSeconds(occurred_at->seconds()) +
-           absl::Nanoseconds(occurred_at->nanos());
-    if (occurred_at->nanos() < 0 || occurred_at->nanos() > 999999999) {
-      return ToGrpcStatus(InvalidField("occurred_at", "not a valid timestamp"));
-    }
+    absl::StatusOr<absl::Time> parsed =
+        TimeFromProto(*occurred_at, "occurred_at");
+    if (!parsed.ok()) return ToGrpcStatus(parsed.status());
+    when = *parsed;
     if (when > now + kMaxFutureSkew) {
       return ToGrpcStatus(InvalidField(
           "occurred_at", absl::StrCat("more than a day in the future (",
