@@ -46,6 +46,8 @@ install_packages() {
 
 build() {
   install_packages
+  # Let ccache share compiled objects between checkouts in other folders.
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
   cmake --build "$BUILD_DIR"
 }
