@@ -636,6 +636,12 @@ TEST_F(CliTest, HealthOfAStoppedServerFails) {
   EXPECT_THAT(result.out, IsEmpty());
 }
 
+TEST_F(CliTest, BusStatusWithoutABusSaysSo) {
+  Result result = Run({"bus-status"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, StartsWith("throughline: UNIMPLEMENTED: "));
+}
+
 // ---------------------------------------------------------------------------
 // log --follow.
 

@@ -4,6 +4,8 @@
 #include "google/rpc/status.pb.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "projections/cpd_codec.h"
+#include "services/event_store_service.h"
 #include "throughline/eventstore/v1/errors.pb.h"
 
 namespace throughline::testing {
@@ -31,6 +33,26 @@ std::string ViolatedField(const grpc::Status& status) {
 
 std::string CpdFixture::NewRequestId() { return NewUuid(); }
 
+std::vector<cpd::CpdEvent> CpdFixture::StreamEvents(
+    const std::string& stream) const {
+  auto stub = eventstore::v1::EventStore::NewStub(channel_);
+  eventstore::v1::ReadStreamRequest request;
+  request.set_stream(stream);
+  eventstore::v1::ReadStreamResponse response;
+  grpc::Status status = stub->ReadStream(Context().get(), request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  std::vector<cpd::CpdEvent> events;
+  for (const auto& recorded : response.events()) {
+    eventstore::EventRecord record;
+    record.set_type(recorded.type());
+    record.set_data(recorded.data());
+    absl::StatusOr<cpd::CpdEvent> event = projections::DecodeCpdEvent(record);
+    EXPECT_TRUE(event.ok()) << event.status();
+    if (event.ok()) events.push_back(*std::move(event));
+  }
+  return events;
+}
+
 void CpdFixture::SetUp() {
   eventstore::EventStoreOptions options;
   options.path = dir_.path();
@@ -43,12 +65,15 @@ void CpdFixture::SetUp() {
   services_.push_back(
       std::make_unique<services::cpd::StaffDirectoryService>(runner_.get()));
   AddServices(runner_.get(), &services_);
+  event_store_service_ =
+      std::make_unique<services::EventStoreService>(store_.get());
 
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &port);
   for (auto& service : services_) builder.RegisterService(service.get());
+  builder.RegisterService(event_store_service_.get());
   server_ = builder.BuildAndStart();
   ASSERT_NE(server_, nullptr);
   channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),

@@ -59,6 +59,9 @@ class CpdFixture : public ::testing::Test {
   // A fresh request id.
   static std::string NewRequestId();
 
+  // The CPD events of one stream of kTrust, read through the EventStore API.
+  std::vector<cpd::CpdEvent> StreamEvents(const std::string& stream) const;
+
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   std::unique_ptr<cpd::OrganisationService::Stub> organisation_;
   std::unique_ptr<cpd::StaffDirectoryService::Stub> staff_;
@@ -68,6 +71,7 @@ class CpdFixture : public ::testing::Test {
   std::unique_ptr<eventstore::EventStore> store_;
   std::unique_ptr<services::cpd::CommandRunner> runner_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
+  std::unique_ptr<grpc::Service> event_store_service_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };

@@ -7,9 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "grpcpp/test/server_context_test_spouse.h"
 #include "gtest/gtest.h"
-#include "projections/trust_state.h"
 #include "tests/cpd_fixture.h"
 
 namespace throughline::testing {
@@ -27,9 +25,11 @@ class ProgrammeTest : public CpdFixture {
  protected:
   void AddServices(services::cpd::CommandRunner* runner,
                    std::vector<std::unique_ptr<grpc::Service>>* out) override {
-    cpd_runner_ = runner;
     out->push_back(
         std::make_unique<services::cpd::CpdProgrammeService>(runner));
+    out->push_back(std::make_unique<services::cpd::ObservationService>(runner));
+    out->push_back(std::make_unique<services::cpd::AppraisalService>(runner));
+    out->push_back(std::make_unique<services::cpd::CoachingService>(runner));
   }
 
   void SetUp() override {
@@ -183,52 +183,54 @@ class ProgrammeTest : public CpdFixture {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  // ---------------------------------------------------------------- Runner
+  // ------------------------------------------------- Other silos' records
 
-  // Appends `event` to `stream` at `at` through the command runner: records
-  // of silos this test does not serve (observations, goals, coaching).
-  void Seed(const std::string& stream, const cpd::CpdEvent& event,
-            absl::Time at) {
-    grpc::ServerContext context;
-    ::grpc::testing::ServerContextTestSpouse spouse(&context);
-    spouse.AddClientMetadata("throughline-tenant", kTrust);
-    google::protobuf::Timestamp occurred_at;
-    SetTime(at, &occurred_at);
+  // Records `event` (an observation, goal or coaching conversation) at `at`
+  // through its own silo service.
+  void Seed(const cpd::CpdEvent& event, absl::Time at) {
     cpd::RecordResponse response;
-    grpc::Status status = cpd_runner_->Run(
-        context, event, NewRequestId(), &occurred_at,
-        [&](const projections::TrustState&,
-            absl::Time) -> absl::StatusOr<services::cpd::Decision> {
-          services::cpd::Decision decision;
-          decision.stream = stream;
-          decision.events.push_back(event);
-          return decision;
-        },
-        &response);
+    grpc::Status status;
+    if (event.has_observation_recorded()) {
+      cpd::RecordObservationRequest request;
+      request.set_request_id(NewRequestId());
+      SetTime(at, request.mutable_occurred_at());
+      *request.mutable_observation() = event.observation_recorded();
+      status = cpd::ObservationService::NewStub(channel())->RecordObservation(
+          Context().get(), request, &response);
+    } else if (event.has_appraisal_goal_set()) {
+      cpd::SetAppraisalGoalRequest request;
+      request.set_request_id(NewRequestId());
+      SetTime(at, request.mutable_occurred_at());
+      *request.mutable_goal() = event.appraisal_goal_set();
+      status = cpd::AppraisalService::NewStub(channel())->SetAppraisalGoal(
+          Context().get(), request, &response);
+    } else {
+      cpd::RecordCoachingConversationRequest request;
+      request.set_request_id(NewRequestId());
+      SetTime(at, request.mutable_occurred_at());
+      *request.mutable_conversation() = event.coaching_conversation_held();
+      status =
+          cpd::CoachingService::NewStub(channel())->RecordCoachingConversation(
+              Context().get(), request, &response);
+    }
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  // The follow-up due time of a session as folded from the log, or nullopt.
+  // The follow-up due time the SessionHeld event carries, or nullopt.
   std::optional<absl::Time> FollowUpDue(const std::string& session_id) {
-    grpc::ServerContext context;
-    ::grpc::testing::ServerContextTestSpouse spouse(&context);
-    spouse.AddClientMetadata("throughline-tenant", kTrust);
-    std::optional<absl::Time> due;
-    grpc::Status status =
-        cpd_runner_->Read(context, [&](const projections::TrustState& state) {
-          const projections::Session* session = state.FindSession(session_id);
-          EXPECT_NE(session, nullptr) << session_id;
-          if (session != nullptr) due = session->follow_up_due;
-          return grpc::Status::OK;
-        });
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return due;
+    for (const cpd::CpdEvent& event :
+         StreamEvents(absl::StrCat("session-", session_id))) {
+      if (event.has_session_held() &&
+          event.session_held().has_follow_up_due()) {
+        const auto& due = event.session_held().follow_up_due();
+        return absl::FromUnixSeconds(due.seconds()) +
+               absl::Nanoseconds(due.nanos());
+      }
+    }
+    return std::nullopt;
   }
 
   std::unique_ptr<cpd::CpdProgrammeService::Stub> programme_;
-
- private:
-  services::cpd::CommandRunner* cpd_runner_ = nullptr;
 };
 
 // ------------------------------------------------------------------ Launch
@@ -532,7 +534,7 @@ class FollowUpTest : public ProgrammeTest {
     observation->set_kind(cpd::OBSERVATION_KIND_FORMAL);
     observation->add_development_points("questioning");
     observation->add_development_points("feedback");
-    Seed("observation-o1", event, Day(3));
+    Seed(event, Day(3));
 
     event.Clear();
     cpd::AppraisalGoalSet* goal = event.mutable_appraisal_goal_set();
@@ -540,7 +542,7 @@ class FollowUpTest : public ProgrammeTest {
     goal->set_staff_id("t1");
     goal->set_set_by_staff_id("t3");
     goal->add_areas("questioning");
-    Seed("goal-g1", event, Day(3));
+    Seed(event, Day(3));
 
     event.Clear();
     cpd::CoachingConversationHeld* coaching =
@@ -550,7 +552,7 @@ class FollowUpTest : public ProgrammeTest {
     coaching->set_coachee_staff_id("t1");
     coaching->set_kind(cpd::COACHING_KIND_COACHING);
     coaching->set_focus_area("questioning");
-    Seed("coaching-c1", event, Day(3));
+    Seed(event, Day(3));
   }
 };
 

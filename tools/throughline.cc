@@ -51,6 +51,7 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "services/tenant.h"
+#include "throughline/bus/v1/bus.grpc.pb.h"
 #include "throughline/cpd/v1/organisation.grpc.pb.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
@@ -132,6 +133,10 @@ Commands:
       Prints the stream's current revision and last log position.
   head
       Prints the tenant's log head position.
+  bus-status
+      Prints the message bus's status: per tenant the last position
+      published and the lag behind the log, and each side's connection and
+      last error (UNIMPLEMENTED when the server runs without a bus).
   health
       Prints the server's health status (SERVING, NOT_SERVING, ...); exits
       0 only when it is SERVING.
@@ -840,6 +845,21 @@ int RunHead(const GlobalOptions& options, const ParsedArgs& args) {
   return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
 }
 
+int RunBusStatus(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, "bus-status", 0))
+    return *error;
+  Client client(options);
+  auto stub = ::throughline::bus::v1::BusService::NewStub(client.channel());
+  ::throughline::bus::v1::GetBusStatusRequest request;
+  request.set_tenant(options.tenant);
+  ::throughline::bus::v1::GetBusStatusResponse response;
+  grpc::Status status =
+      stub->GetBusStatus(client.NewContext().get(), request, &response);
+  if (!status.ok()) return CallError(status);
+  Printed printed = PrintMessage(response);
+  return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+}
+
 int RunHealth(const GlobalOptions& options, const ParsedArgs& args) {
   if (std::optional<int> error = CheckPositional(args, "health", 0))
     return *error;
@@ -1357,6 +1377,7 @@ constexpr Command kCommands[] = {
     {"stream", {}, RunStream},
     {"head", {}, RunHead},
     {"health", {}, RunHealth},
+    {"bus-status", {}, RunBusStatus},
     {"record", kRecordFlags, RunRecord},
     {"areas", {}, RunAreas},
     {"demo", kDemoFlags, RunDemo},
