@@ -76,15 +76,6 @@ class AppraisalTest : public CpdFixture {
         Context().get(), request, response != nullptr ? response : &ignored);
   }
 
-  // Expects `status` to be `code` naming `field`, with nothing appended.
-  void ExpectRefused(const grpc::Status& status, grpc::StatusCode code,
-                     const std::string& field, uint64_t head_before) {
-    EXPECT_EQ(status.error_code(), code) << status.error_message();
-    EXPECT_THAT(status.error_message(), StartsWith(field + ":"));
-    EXPECT_EQ(ViolatedField(status), field);
-    EXPECT_EQ(Head(), head_before);
-  }
-
   std::unique_ptr<cpd::AppraisalService::Stub> appraisal_;
 };
 

@@ -134,6 +134,27 @@ void CpdFixture::Leave(const std::string& staff_id, absl::Time at) {
   ASSERT_TRUE(status.ok()) << status.error_message();
 }
 
+void CpdFixture::RetireArea(const std::string& code) {
+  cpd::RetireDevelopmentAreaRequest request;
+  request.set_request_id(NewRequestId());
+  request.mutable_retire()->set_code(code);
+  cpd::RecordResponse response;
+  grpc::Status status =
+      organisation_->RetireDevelopmentArea(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+}
+
+void CpdFixture::ExpectRefused(const grpc::Status& status,
+                               grpc::StatusCode code, const std::string& field,
+                               uint64_t head_before) {
+  SCOPED_TRACE(field);
+  EXPECT_EQ(status.error_code(), code) << status.error_message();
+  EXPECT_EQ(status.error_message().rfind(field + ":", 0), 0u)
+      << status.error_message();
+  EXPECT_EQ(ViolatedField(status), field) << status.error_message();
+  EXPECT_EQ(Head(), head_before);
+}
+
 void CpdFixture::SeedTrust() {
   cpd::RecordResponse response;
   {

@@ -53,6 +53,14 @@ class CpdFixture : public ::testing::Test {
   // Records a staff member leaving at `at`.
   void Leave(const std::string& staff_id, absl::Time at);
 
+  // Retires a development area of kTrust.
+  void RetireArea(const std::string& code);
+
+  // Expects `status` to be `code` with a message and FieldViolation naming
+  // `field`, and the log head still at `head_before` (nothing appended).
+  void ExpectRefused(const grpc::Status& status, grpc::StatusCode code,
+                     const std::string& field, uint64_t head_before);
+
   // The log head of `tenant`.
   uint64_t Head(const std::string& tenant = kTrust) const;
 

@@ -82,25 +82,6 @@ class ObservationTest : public CpdFixture {
         Context().get(), request, response != nullptr ? response : &ignored);
   }
 
-  void Retire(const std::string& code) {
-    cpd::RetireDevelopmentAreaRequest request;
-    request.set_request_id(NewRequestId());
-    request.mutable_retire()->set_code(code);
-    cpd::RecordResponse response;
-    grpc::Status status = organisation_->RetireDevelopmentArea(
-        Context().get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-  }
-
-  // Expects `status` to be `code` naming `field`, with nothing appended.
-  void ExpectRefused(const grpc::Status& status, grpc::StatusCode code,
-                     const std::string& field, uint64_t head_before) {
-    EXPECT_EQ(status.error_code(), code) << status.error_message();
-    EXPECT_THAT(status.error_message(), StartsWith(field + ":"));
-    EXPECT_EQ(ViolatedField(status), field);
-    EXPECT_EQ(Head(), head_before);
-  }
-
   std::unique_ptr<cpd::ObservationService::Stub> observation_;
 };
 
@@ -250,7 +231,7 @@ TEST_F(ObservationTest, RetiredAreasAreRefusedFromThenOn) {
   auto request = Observation("before-retiring");
   request.mutable_observation()->add_development_points("literacy");
   ASSERT_TRUE(Record(request).ok());
-  Retire("literacy");
+  RetireArea("literacy");
 
   const uint64_t head = Head();
   request = Observation("after-retiring");
@@ -461,7 +442,7 @@ TEST_F(ObservationTest, WalkAreasAndLessonsAreChecked) {
   ExpectRefused(Record(request), grpc::StatusCode::INVALID_ARGUMENT,
                 "walk.development_points[1]", head);
 
-  Retire("retrieval-practice");
+  RetireArea("retrieval-practice");
   const uint64_t retired = Head();
   ExpectRefused(Record(Walk("walk-1")), grpc::StatusCode::INVALID_ARGUMENT,
                 "walk.development_points[0]", retired);

@@ -22,15 +22,6 @@ class OrganisationTest : public CpdFixture {
     request.mutable_school()->set_name(absl::StrCat("School ", id));
     return organisation_->AddSchool(Context().get(), request, response);
   }
-
-  // Expects `status` to be `code` naming `field`, with nothing appended.
-  void ExpectRefused(const grpc::Status& status, grpc::StatusCode code,
-                     const std::string& field, uint64_t head_before) {
-    EXPECT_EQ(status.error_code(), code) << status.error_message();
-    EXPECT_THAT(status.error_message(), StartsWith(field + ":"));
-    EXPECT_EQ(ViolatedField(status), field);
-    EXPECT_EQ(Head(), head_before);
-  }
 };
 
 TEST_F(OrganisationTest, UnregisteredTrustRefusesRecords) {

@@ -35,16 +35,6 @@ class PlanningTest : public CpdFixture {
     programmes_ = cpd::CpdProgrammeService::NewStub(channel());
   }
 
-  // Expects `status` to be `code` naming `field`, with nothing appended.
-  void ExpectRefused(const grpc::Status& status, grpc::StatusCode code,
-                     const std::string& field, uint64_t head_before) {
-    SCOPED_TRACE(field);
-    EXPECT_EQ(status.error_code(), code) << status.error_message();
-    EXPECT_THAT(status.error_message(), StartsWith(field + ":"));
-    EXPECT_EQ(ViolatedField(status), field);
-    EXPECT_EQ(Head(), head_before);
-  }
-
   // Expects `status` OK with exactly one event appended.
   void ExpectRecorded(const grpc::Status& status,
                       const cpd::RecordResponse& response,
@@ -252,16 +242,6 @@ class PlanningTest : public CpdFixture {
     evaluation->set_level(cpd::EVALUATION_LEVEL_LEARNING);
     evaluation->set_finding("Attendees could name three questioning moves.");
     return request;
-  }
-
-  void RetireArea(const std::string& code) {
-    cpd::RetireDevelopmentAreaRequest request;
-    request.set_request_id(NewRequestId());
-    request.mutable_retire()->set_code(code);
-    cpd::RecordResponse response;
-    grpc::Status status = organisation_->RetireDevelopmentArea(
-        Context().get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
   void LaunchProgramme(const std::string& id) {

@@ -39,15 +39,6 @@ class ProgrammeTest : public CpdFixture {
     programme_ = cpd::CpdProgrammeService::NewStub(channel());
   }
 
-  // Expects `status` to be `code` naming `field`, with nothing appended.
-  void ExpectRefused(const grpc::Status& status, grpc::StatusCode code,
-                     const std::string& field, uint64_t head_before) {
-    EXPECT_EQ(status.error_code(), code) << status.error_message();
-    EXPECT_THAT(status.error_message(), StartsWith(field + ":"));
-    EXPECT_EQ(ViolatedField(status), field) << status.error_message();
-    EXPECT_EQ(Head(), head_before);
-  }
-
   // ---------------------------------------------------------------- Requests
 
   static cpd::LaunchProgrammeRequest LaunchRequest(const std::string& id,
@@ -170,16 +161,6 @@ class ProgrammeTest : public CpdFixture {
         Launch(LaunchRequest("mastery", cpd::PROGRAMME_KIND_MASTERY, 14));
     ASSERT_TRUE(status.ok()) << status.error_message();
     status = Launch(LaunchRequest("enquiry", cpd::PROGRAMME_KIND_ENQUIRY, 0));
-    ASSERT_TRUE(status.ok()) << status.error_message();
-  }
-
-  void RetireArea(const std::string& code) {
-    cpd::RetireDevelopmentAreaRequest request;
-    request.set_request_id(NewRequestId());
-    request.mutable_retire()->set_code(code);
-    cpd::RecordResponse response;
-    grpc::Status status = organisation_->RetireDevelopmentArea(
-        Context().get(), request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
