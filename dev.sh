@@ -44,12 +44,15 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}"
 }
 
+# build [target...]: every target, or only those named.
 build() {
   install_packages
   # Let ccache share compiled objects between checkouts in other folders.
   export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
-  cmake --build "$BUILD_DIR"
+  local targets=()
+  for target in "$@"; do targets+=(--target "$target"); done
+  cmake --build "$BUILD_DIR" "${targets[@]}"
 }
 
 case "${1:-}" in
@@ -61,7 +64,7 @@ case "${1:-}" in
     ;;
   run)
     shift
-    build
+    build throughline-server throughline
     exec "$BUILD_DIR/services/throughline-server" "$@"
     ;;
   test)
