@@ -253,11 +253,12 @@ if [ "$MEMORY_EVENTS" -gt "$TL_EVENTS" ]; then
   wait "$soak_append" "$soak_read" || { cat "$WORK"/tl-soak-*.out >&2; exit 1; }
   cat "$WORK"/tl-soak-*.out >&2
   RSS_SOAKED=$(rss)
-  MEMORY_LINE="Memory: throughline-server RSS ${RSS_FILLED} MiB with $(fmt "$MEM_EVENTS") events in the log; during a ${SOAK_SECONDS} s soak of appends and catch-up reads, sampled every 10 s (MiB): $samples; after: ${RSS_SOAKED} MiB."
+  SOAK_EVENTS=$(sed -n 's/^append *[0-9]* *\([0-9]*\) .*/\1/p' "$WORK/tl-soak-append.out")
+  MEMORY_LINE="Memory: throughline-server RSS ${RSS_FILLED} MiB with $(fmt "$MEM_EVENTS") events in its logs; during a ${SOAK_SECONDS} s soak of appends and catch-up reads that added $(fmt "${SOAK_EVENTS:-0}") events, sampled every 10 s (MiB): $samples; after: ${RSS_SOAKED} MiB."
   log "$MEMORY_LINE"
   TL_RSS=$(rss)
   TL_HWM=$(awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$SERVER_PID/status")
-  TL_EVENTS=$MEM_EVENTS
+  TL_EVENTS=$(( MEM_EVENTS + ${SOAK_EVENTS:-0} ))
 fi
 kill -TERM "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 rm -rf "$WORK/throughline"
