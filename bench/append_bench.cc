@@ -230,7 +230,10 @@ void BM_ReadLog(benchmark::State& state) {
         gen, 1, read.head() > count ? read.head() - count + 2 : 2);
     absl::StatusOr<LogPage> page =
         read.store()->ReadLog(kTenant, from, LogFilter(), count);
-    if (!page.ok()) state.SkipWithError("ReadLog failed");
+    if (!page.ok()) {
+      state.SkipWithError("ReadLog failed");
+      break;
+    }
     events += page->events.size();
     benchmark::DoNotOptimize(page);
   }
@@ -238,17 +241,24 @@ void BM_ReadLog(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadLog)->Arg(1000)->Arg(10000)->ThreadRange(1, 2)->UseRealTime();
 
-// A stream's first state.range(0) events (streams hold ~head/1000 each).
+// A stream's first state.range(0) events.
 void BM_ReadStream(benchmark::State& state) {
   ReadStore& read = ReadStore::Get();
   const size_t count = static_cast<size_t>(state.range(0));
+  // The streams the store holds (100 events each, round robin).
+  const uint64_t streams =
+      std::min<uint64_t>(kStreams, (g_store_events + 99) / 100);
   absl::BitGen gen;
   uint64_t events = 0;
   for (auto _ : state) {
     absl::StatusOr<std::vector<RecordedEvent>> page = read.store()->ReadStream(
-        kTenant, absl::StrCat("session-", absl::Uniform(gen, 0u, kStreams)), 0,
+        kTenant,
+        absl::StrCat("session-", absl::Uniform<uint64_t>(gen, 0, streams)), 0,
         false, count);
-    if (!page.ok()) state.SkipWithError("ReadStream failed");
+    if (!page.ok()) {
+      state.SkipWithError("ReadStream failed");
+      break;
+    }
     events += page->size();
     benchmark::DoNotOptimize(page);
   }
