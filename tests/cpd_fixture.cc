@@ -155,6 +155,28 @@ void CpdFixture::ExpectRefused(const grpc::Status& status,
   EXPECT_EQ(Head(), head_before);
 }
 
+void CpdFixture::ExpectRecordedOnceThenRetried(
+    const std::function<grpc::Status(cpd::RecordResponse*)>& record) {
+  const uint64_t head = Head();
+  cpd::RecordResponse first;
+  grpc::Status status = record(&first);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(first.already_applied());
+  ASSERT_EQ(first.event_ids_size(), 1);
+  EXPECT_EQ(first.first_position(), head + 1);
+  EXPECT_EQ(first.last_position(), head + 1);
+  EXPECT_EQ(Head(), head + 1);
+
+  cpd::RecordResponse again;
+  status = record(&again);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(again.already_applied());
+  ASSERT_EQ(again.event_ids_size(), 1);
+  EXPECT_EQ(again.event_ids(0), first.event_ids(0));
+  EXPECT_EQ(again.first_position(), first.first_position());
+  EXPECT_EQ(Head(), head + 1);
+}
+
 void CpdFixture::SeedTrust() {
   cpd::RecordResponse response;
   {

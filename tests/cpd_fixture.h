@@ -5,6 +5,7 @@
 #ifndef THROUGHLINE_TESTS_CPD_FIXTURE_H_
 #define THROUGHLINE_TESTS_CPD_FIXTURE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,12 @@ class CpdFixture : public ::testing::Test {
   // `field`, and the log head still at `head_before` (nothing appended).
   void ExpectRefused(const grpc::Status& status, grpc::StatusCode code,
                      const std::string& field, uint64_t head_before);
+
+  // Calls `record` twice with one request: the first call appends exactly
+  // one event at the head; the retry appends nothing and returns the same
+  // event id and position with already_applied set.
+  void ExpectRecordedOnceThenRetried(
+      const std::function<grpc::Status(cpd::RecordResponse*)>& record);
 
   // The log head of `tenant`.
   uint64_t Head(const std::string& tenant = kTrust) const;

@@ -88,25 +88,9 @@ class ObservationTest : public CpdFixture {
 // ---------------------------------------------------------------- Observations
 
 TEST_F(ObservationTest, RecordsAnObservationOnce) {
-  const uint64_t head = Head();
-  const cpd::RecordObservationRequest request = Observation("obs-1");
-  cpd::RecordResponse first;
-  grpc::Status status = Record(request, &first);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_FALSE(first.already_applied());
-  ASSERT_EQ(first.event_ids_size(), 1);
-  EXPECT_EQ(first.first_position(), head + 1);
-  EXPECT_EQ(first.last_position(), head + 1);
-  EXPECT_EQ(Head(), head + 1);
-
-  cpd::RecordResponse again;
-  status = Record(request, &again);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_TRUE(again.already_applied());
-  ASSERT_EQ(again.event_ids_size(), 1);
-  EXPECT_EQ(again.event_ids(0), first.event_ids(0));
-  EXPECT_EQ(again.first_position(), first.first_position());
-  EXPECT_EQ(Head(), head + 1);
+  const auto request = Observation("obs-1");
+  ExpectRecordedOnceThenRetried(
+      [&](cpd::RecordResponse* response) { return Record(request, response); });
 }
 
 TEST_F(ObservationTest, StrengthsDevelopmentPointsAndRatingsAreOptional) {
