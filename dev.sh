@@ -22,6 +22,7 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libssl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev python3-grpcio python3-protobuf
   nats-server libnats-dev nodejs
+  libgoogle-perftools-dev
 )
 # Debian's npm, for the bus's Node consumer test (tests/node), unless an npm
 # is already there (a Node.js from elsewhere that ships its own conflicts

@@ -9,6 +9,7 @@
 #include "eventstore/errors.h"
 #include "eventstore/format.h"
 #include "services/grpc_status.h"
+#include "services/read_encoding.h"
 #include "services/tenant.h"
 #include "services/timestamps.h"
 
@@ -20,6 +21,8 @@ using eventstore::InvalidField;
 constexpr uint32_t kDefaultStreamReadCount = 100;
 constexpr uint32_t kDefaultLogReadCount = 1000;
 constexpr uint32_t kMaxReadCount = 10000;
+// Event data one log read collects at most (ReadLog's default).
+constexpr size_t kMaxLogReadBytes = 3 << 20;
 // Subscriptions wake at least this often to notice a cancelled call.
 constexpr absl::Duration kSubscriptionPoll = absl::Milliseconds(100);
 absl::StatusOr<eventstore::ExpectedRevision> FromProto(
@@ -200,23 +203,52 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
-                                        const v1::ReadAllRequest* request,
-                                        v1::ReadAllResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
-  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
-  absl::StatusOr<uint32_t> count =
-      ReadCount(request->max_count(), kDefaultLogReadCount);
-  if (!count.ok()) return ToGrpcStatus(count.status());
-  absl::StatusOr<eventstore::LogPage> page = store_->ReadLog(
-      *tenant, request->from_position(), FromProto(request->filter()), *count);
-  if (!page.ok()) return ToGrpcStatus(page.status());
-  for (const eventstore::RecordedEvent& event : page->events) {
-    ToProto(event, response->add_events());
+grpc::ServerUnaryReactor* EventStoreService::ReadAll(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  v1::ReadAllRequest request;
+  grpc::ByteBuffer request_copy(*request_bytes);  // Deserialize consumes it.
+  if (!grpc::SerializationTraits<v1::ReadAllRequest>::Deserialize(&request_copy,
+                                                                  &request)
+           .ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "the request is not a ReadAllRequest"));
+    return reactor;
   }
-  response->set_next_position(page->next_position);
-  response->set_head_position(page->head_position);
-  return grpc::Status::OK;
+  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  if (!tenant.ok()) {
+    reactor->Finish(ToGrpcStatus(tenant.status()));
+    return reactor;
+  }
+  absl::StatusOr<uint32_t> count =
+      ReadCount(request.max_count(), kDefaultLogReadCount);
+  if (!count.ok()) {
+    reactor->Finish(ToGrpcStatus(count.status()));
+    return reactor;
+  }
+  // The ReadAllResponse wire form, written as the log is read.
+  auto* body = new std::string();
+  absl::StatusOr<eventstore::LogScan> scan = store_->ScanLog(
+      *tenant, request.from_position(), FromProto(request.filter()), *count,
+      kMaxLogReadBytes,
+      [body](uint64_t position, const eventstore::EventRecordView& record) {
+        AppendRecordedEventField(1, position, record, body);
+        return absl::OkStatus();
+      });
+  if (!scan.ok()) {
+    delete body;
+    reactor->Finish(ToGrpcStatus(scan.status()));
+    return reactor;
+  }
+  AppendVarintField(2, scan->next_position, body);
+  AppendVarintField(3, scan->head_position, body);
+  grpc::Slice slice(
+      body->data(), body->size(),
+      [](void* owned) { delete static_cast<std::string*>(owned); }, body);
+  *response = grpc::ByteBuffer(&slice, 1);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 grpc::Status EventStoreService::Subscribe(
@@ -231,17 +263,24 @@ grpc::Status EventStoreService::Subscribe(
   uint64_t next = std::max<uint64_t>(request->from_position(), 1);
   bool caught_up = false;
   v1::SubscribeResponse message;
+  // Each page's events, set in place from the stored records; reused from
+  // page to page (every field is set each time, so nothing stale remains).
+  std::vector<v1::SubscribeResponse> events;
   while (!context->IsCancelled()) {
     if (stopping_) return stopping;
-    absl::StatusOr<eventstore::LogPage> page =
-        store_->ReadLog(*tenant, next, filter, kDefaultLogReadCount);
+    size_t count = 0;
+    absl::StatusOr<eventstore::LogScan> page = store_->ScanLog(
+        *tenant, next, filter, kDefaultLogReadCount, kMaxLogReadBytes,
+        [&](uint64_t position, const eventstore::EventRecordView& record) {
+          if (count == events.size()) events.emplace_back();
+          SetRecordedEvent(position, record, events[count++].mutable_event());
+          return absl::OkStatus();
+        });
     if (!page.ok()) return ToGrpcStatus(page.status());
     uint64_t delivered = next - 1;
-    for (const eventstore::RecordedEvent& event : page->events) {
-      message.Clear();
-      ToProto(event, message.mutable_event());
-      if (!writer->Write(message)) return grpc::Status::CANCELLED;
-      delivered = event.position;
+    for (size_t i = 0; i < count; ++i) {
+      if (!writer->Write(events[i])) return grpc::Status::CANCELLED;
+      delivered = events[i].event().position();
     }
     next = page->next_position;
     if (next - 1 > delivered) {

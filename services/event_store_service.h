@@ -2,8 +2,11 @@
 // eventstore.proto) over an eventstore::EventStore.
 //
 // Append uses the callback API so that thousands of appends can wait for the
-// group commit without holding a thread each; the reads are short and use the
-// synchronous API; Subscribe holds one server thread per subscriber.
+// group commit without holding a thread each. ReadAll, the catch-up read,
+// is a raw callback method: its reply is written as wire bytes straight from
+// the stored records, with no message object per event. The other reads are
+// short and use the synchronous API; Subscribe holds one server thread per
+// subscriber.
 
 #ifndef THROUGHLINE_SERVICES_EVENT_STORE_SERVICE_H_
 #define THROUGHLINE_SERVICES_EVENT_STORE_SERVICE_H_
@@ -18,8 +21,8 @@ namespace throughline::services {
 namespace v1 = ::throughline::eventstore::v1;
 
 class EventStoreService final
-    : public v1::EventStore::WithCallbackMethod_Append<
-          v1::EventStore::Service> {
+    : public v1::EventStore::WithRawCallbackMethod_ReadAll<
+          v1::EventStore::WithCallbackMethod_Append<v1::EventStore::Service>> {
  public:
   // `store` must outlive the service.
   explicit EventStoreService(eventstore::EventStore* store);
@@ -34,9 +37,10 @@ class EventStoreService final
   grpc::Status ReadStream(grpc::ServerContext* context,
                           const v1::ReadStreamRequest* request,
                           v1::ReadStreamResponse* response) override;
-  grpc::Status ReadAll(grpc::ServerContext* context,
-                       const v1::ReadAllRequest* request,
-                       v1::ReadAllResponse* response) override;
+  // A v1::ReadAllRequest in, a v1::ReadAllResponse out, as wire bytes.
+  grpc::ServerUnaryReactor* ReadAll(grpc::CallbackServerContext* context,
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
   grpc::Status Subscribe(
       grpc::ServerContext* context, const v1::SubscribeRequest* request,
       grpc::ServerWriter<v1::SubscribeResponse>* writer) override;

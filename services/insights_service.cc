@@ -31,18 +31,11 @@ absl::Time DeadlineOf(const grpc::ServerContext& context) {
 }  // namespace
 
 InsightsService::InsightsService(const eventstore::EventStore* log,
-                                 projections::Projector* projector)
-    : log_(log), projector_(projector) {}
-
-absl::StatusOr<projections::TrustHistory> InsightsService::History(
-    const std::string& tenant, uint64_t position) const {
-  projections::TrustHistory history;
-  absl::Status scanned = projector_->facts().Scan(
-      tenant, {}, position,
-      [&](projections::Fact&& fact) { history.Add(std::move(fact)); });
-  if (!scanned.ok()) return scanned;
-  return history;
-}
+                                 projections::Projector* projector,
+                                 size_t cached_facts)
+    : log_(log),
+      projector_(projector),
+      histories_(&projector->facts(), cached_facts) {}
 
 absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
     const grpc::ServerContext& context, const insights::ViewQuery& query,
@@ -86,12 +79,12 @@ absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
   loaded.tenant = *tenant;
   projections::ViewParams& params = loaded.params;
   params.as_of_time = as_of_time.value_or(absl::Now());
-  absl::StatusOr<projections::TrustHistory> history =
-      History(*tenant, position);
+  absl::StatusOr<std::shared_ptr<const projections::TrustHistory>> history =
+      histories_.At(*tenant, position);
   if (!history.ok()) return history.status();
   loaded.history = *std::move(history);
   params.as_of_position = position;
-  if (!loaded.history.state().registered()) {
+  if (!loaded.history->state().registered()) {
     return FieldError(absl::StatusCode::kFailedPrecondition, "tenant",
                       "this trust is not registered at that position");
   }
@@ -101,7 +94,7 @@ absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
   if (params.from >= params.to) {
     return InvalidField("from", "the window must start before it ends");
   }
-  const projections::TrustState& state = loaded.history.state();
+  const projections::TrustState& state = loaded.history->state();
   switch (query.scope().target_case()) {
     case insights::ViewScope::kSchoolId:
       params.scope = projections::Scope::School(query.scope().school_id());
@@ -134,7 +127,7 @@ grpc::Status InsightsService::Answer(grpc::ServerContext* context,
                                      Compute compute, View* response) {
   absl::StatusOr<Loaded> loaded = Load(*context, query);
   if (!loaded.ok()) return ToGrpcStatus(loaded.status());
-  *response = compute(loaded->history, loaded->params);
+  *response = compute(*loaded->history, loaded->params);
   return grpc::Status::OK;
 }
 
@@ -200,7 +193,7 @@ grpc::Status InsightsService::GetStaffRecord(
       Load(*context, request->query(), /*check_scope=*/false);
   if (!loaded.ok()) return ToGrpcStatus(loaded.status());
   absl::StatusOr<insights::StaffRecordView> record = projections::StaffRecord(
-      loaded->history, loaded->params, request->staff_id());
+      *loaded->history, loaded->params, request->staff_id());
   if (!record.ok()) {
     return ToGrpcStatus(FieldError(record.status().code(), "staff_id",
                                    record.status().message()));
@@ -232,20 +225,8 @@ grpc::Status InsightsService::GetDecisionAudit(
     insights::DecisionAuditView* response) {
   absl::StatusOr<Loaded> loaded = Load(*context, *request);
   if (!loaded.ok()) return ToGrpcStatus(loaded.status());
-  const std::string tenant = loaded->tenant;
-  const uint64_t current = loaded->params.as_of_position;
-  projections::HistoryLoader load =
-      [this, &tenant, current](
-          uint64_t position) -> absl::StatusOr<projections::TrustHistory> {
-    if (position > current) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cites position ", position,
-                       ", beyond the audit's position ", current));
-    }
-    return History(tenant, position);
-  };
   absl::StatusOr<insights::DecisionAuditView> audit =
-      projections::DecisionAudit(loaded->history, loaded->params, load);
+      projections::DecisionAudit(*loaded->history, loaded->params);
   if (!audit.ok()) return ToGrpcStatus(audit.status());
   *response = *std::move(audit);
   return grpc::Status::OK;

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "eventstore/event_store.h"
 #include "projections/history.h"
+#include "projections/history_cache.h"
 #include "projections/projector.h"
 #include "projections/views.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
@@ -24,9 +25,14 @@ namespace insights = ::throughline::insights::v1;
 
 class InsightsService final : public insights::Insights::Service {
  public:
-  // `log` and `projector` must outlive the service.
+  // `log` and `projector` must outlive the service. Each trust's history at
+  // the newest position queried is kept in memory, up to `cached_facts`
+  // facts over all trusts (projections::HistoryCache).
   InsightsService(const eventstore::EventStore* log,
-                  projections::Projector* projector);
+                  projections::Projector* projector,
+                  size_t cached_facts = kDefaultCachedFacts);
+
+  static constexpr size_t kDefaultCachedFacts = 200000;
 
   // Ends open watches, so that the server can shut down.
   void StopWatches() { stopping_ = true; }
@@ -71,7 +77,7 @@ class InsightsService final : public insights::Insights::Service {
   // the view parameters.
   struct Loaded {
     std::string tenant;
-    projections::TrustHistory history;
+    std::shared_ptr<const projections::TrustHistory> history;
     projections::ViewParams params;
   };
 
@@ -80,9 +86,6 @@ class InsightsService final : public insights::Insights::Service {
   absl::StatusOr<Loaded> Load(const grpc::ServerContext& context,
                               const insights::ViewQuery& query,
                               bool check_scope = true);
-  // The trust's history: its facts at positions <= `position`.
-  absl::StatusOr<projections::TrustHistory> History(const std::string& tenant,
-                                                    uint64_t position) const;
   // Computes one view for the call.
   template <typename View, typename Compute>
   grpc::Status Answer(grpc::ServerContext* context,
@@ -92,6 +95,7 @@ class InsightsService final : public insights::Insights::Service {
   const eventstore::EventStore* const log_;
   projections::Projector* const projector_;
   std::atomic<bool> stopping_{false};
+  projections::HistoryCache histories_;
 };
 
 }  // namespace throughline::services

@@ -28,7 +28,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   store_options.path = config.data_dir;
   store_options.max_event_data_bytes = config.max_event_bytes;
   store_options.max_events_per_append = config.max_events_per_append;
-  store_options.block_cache_bytes = config.block_cache_mib << 20;
+  // One memory budget bounds both RocksDB databases.
+  store_options.memory = eventstore::NewStorageMemory(
+      config.block_cache_mib << 20, config.write_buffer_mib << 20);
   absl::StatusOr<std::unique_ptr<eventstore::EventStore>> store =
       eventstore::EventStore::Open(store_options);
   if (!store.ok()) return store.status();
@@ -50,7 +52,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 
   absl::StatusOr<std::unique_ptr<projections::FactStore>> facts =
       projections::FactStore::Open(
-          (std::filesystem::path(config.data_dir) / "views").string());
+          (std::filesystem::path(config.data_dir) / "views").string(),
+          store_options.memory);
   if (!facts.ok()) {
     server->store_->Shutdown();
     return facts.status();
@@ -59,7 +62,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->projector_ = std::make_unique<projections::Projector>(
       server->store_.get(), server->facts_.get());
   server->insights_service_ = std::make_unique<InsightsService>(
-      server->store_.get(), server->projector_.get());
+      server->store_.get(), server->projector_.get(),
+      config.views_cached_facts);
 
   if (absl::Status s = server->CreateBus(); !s.ok()) {
     server->store_->Shutdown();
