@@ -1,6 +1,7 @@
 #include "services/read_encoding.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace throughline::services {
 namespace {
@@ -20,17 +21,40 @@ size_t VarintSize(uint64_t value) {
   return size;
 }
 
-void PutVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
+// Writes wire bytes into space reserved beforehand (sizes are computed
+// first, so every byte is written once, with no per-byte bounds checks).
+class Writer {
+ public:
+  explicit Writer(char* at) : at_(at) {}
+  char* at() const { return at_; }
+  void Varint(uint64_t value) {
+    while (value >= 0x80) {
+      *at_++ = static_cast<char>(value | 0x80);
+      value >>= 7;
+    }
+    *at_++ = static_cast<char>(value);
   }
-  out->push_back(static_cast<char>(value));
-}
+  void Tag(uint32_t field, uint32_t wire_type) {
+    Varint(uint64_t{field} << 3 | wire_type);
+  }
+  void Bytes(uint32_t field, absl::string_view value) {
+    Tag(field, kLengthDelimited);
+    Varint(value.size());
+    std::memcpy(at_, value.data(), value.size());
+    at_ += value.size();
+  }
+  void NonEmptyBytes(uint32_t field, absl::string_view value) {
+    if (!value.empty()) Bytes(field, value);
+  }
+  void VarintField(uint32_t field, uint64_t value) {
+    if (value == 0) return;
+    Tag(field, kVarint);
+    Varint(value);
+  }
 
-void PutTag(uint32_t field, uint32_t wire_type, std::string* out) {
-  PutVarint(uint64_t{field} << 3 | wire_type, out);
-}
+ private:
+  char* at_;
+};
 
 // Size of a length-delimited field of `length` bytes (field numbers < 16).
 size_t BytesFieldSize(size_t length) { return 1 + VarintSize(length) + length; }
@@ -39,16 +63,6 @@ size_t NonEmptyBytesFieldSize(size_t length) {
 }
 size_t VarintFieldSize(uint64_t value) {
   return value == 0 ? 0 : 1 + VarintSize(value);
-}
-
-void PutBytesField(uint32_t field, absl::string_view value, std::string* out) {
-  PutTag(field, kLengthDelimited, out);
-  PutVarint(value.size(), out);
-  out->append(value.data(), value.size());
-}
-void PutNonEmptyBytesField(uint32_t field, absl::string_view value,
-                           std::string* out) {
-  if (!value.empty()) PutBytesField(field, value, out);
 }
 
 // google.protobuf.Timestamp of a time in microseconds since the epoch.
@@ -69,12 +83,11 @@ size_t TimestampSize(const Timestamp& t) {
   return VarintFieldSize(static_cast<uint64_t>(t.seconds)) +
          VarintFieldSize(static_cast<uint64_t>(static_cast<int64_t>(t.nanos)));
 }
-void PutTimestampField(uint32_t field, const Timestamp& t, std::string* out) {
-  PutTag(field, kLengthDelimited, out);
-  PutVarint(TimestampSize(t), out);
-  AppendVarintField(1, static_cast<uint64_t>(t.seconds), out);
-  AppendVarintField(2, static_cast<uint64_t>(static_cast<int64_t>(t.nanos)),
-                    out);
+void PutTimestampField(uint32_t field, const Timestamp& t, Writer* out) {
+  out->Tag(field, kLengthDelimited);
+  out->Varint(TimestampSize(t));
+  out->VarintField(1, static_cast<uint64_t>(t.seconds));
+  out->VarintField(2, static_cast<uint64_t>(static_cast<int64_t>(t.nanos)));
 }
 
 // The canonical text of 16 raw id bytes, as eventstore::FormatUuid (missing
@@ -95,8 +108,10 @@ void FormatUuidText(absl::string_view raw, char text[kUuidTextLength]) {
 void AppendVarintField(uint32_t field_number, uint64_t value,
                        std::string* out) {
   if (value == 0) return;
-  PutTag(field_number, kVarint, out);
-  PutVarint(value, out);
+  char buffer[20];
+  Writer writer(buffer);
+  writer.VarintField(field_number, value);
+  out->append(buffer, writer.at() - buffer);
 }
 
 void AppendRecordedEventField(uint32_t field_number, uint64_t position,
@@ -120,27 +135,31 @@ void AppendRecordedEventField(uint32_t field_number, uint64_t position,
       NonEmptyBytesFieldSize(record.stream.size()) +
       NonEmptyBytesFieldSize(category.size()) +
       VarintFieldSize(record.revision) + VarintFieldSize(position);
-  PutTag(field_number, kLengthDelimited, out);
-  PutVarint(size, out);
+  const size_t at = out->size();
+  out->resize(at + VarintSize(uint64_t{field_number} << 3) + VarintSize(size) +
+              size);
+  Writer writer(out->data() + at);
+  writer.Tag(field_number, kLengthDelimited);
+  writer.Varint(size);
   char id[kUuidTextLength];
   FormatUuidText(record.event_id, id);
-  PutBytesField(1, absl::string_view(id, sizeof(id)), out);
-  PutNonEmptyBytesField(2, record.type, out);
-  PutNonEmptyBytesField(3, record.content_type, out);
-  PutNonEmptyBytesField(4, record.data, out);
+  writer.Bytes(1, absl::string_view(id, sizeof(id)));
+  writer.NonEmptyBytes(2, record.type);
+  writer.NonEmptyBytes(3, record.content_type);
+  writer.NonEmptyBytes(4, record.data);
   // Metadata, always present as ToProto sets it.
-  PutTag(5, kLengthDelimited, out);
-  PutVarint(metadata_size, out);
-  PutNonEmptyBytesField(1, record.correlation_id, out);
-  PutNonEmptyBytesField(2, record.causation_id, out);
-  PutNonEmptyBytesField(3, record.actor, out);
-  PutNonEmptyBytesField(4, record.source_platform, out);
-  PutTimestampField(6, occurred, out);
-  PutTimestampField(7, recorded, out);
-  PutNonEmptyBytesField(8, record.stream, out);
-  PutNonEmptyBytesField(9, category, out);
-  AppendVarintField(10, record.revision, out);
-  AppendVarintField(11, position, out);
+  writer.Tag(5, kLengthDelimited);
+  writer.Varint(metadata_size);
+  writer.NonEmptyBytes(1, record.correlation_id);
+  writer.NonEmptyBytes(2, record.causation_id);
+  writer.NonEmptyBytes(3, record.actor);
+  writer.NonEmptyBytes(4, record.source_platform);
+  PutTimestampField(6, occurred, &writer);
+  PutTimestampField(7, recorded, &writer);
+  writer.NonEmptyBytes(8, record.stream);
+  writer.NonEmptyBytes(9, category);
+  writer.VarintField(10, record.revision);
+  writer.VarintField(11, position);
 }
 
 void SetRecordedEvent(uint64_t position,
