@@ -337,6 +337,7 @@ const std::vector<Rpc>& Rpcs() {
              &EventStoreService::GetStream),
       Direct("EventStore.GetLogInfo", event_store,
              &EventStoreService::GetLogInfo),
+      Direct("EventStore.Verify", event_store, &EventStoreService::Verify),
   };
   return *rpcs;
 }

@@ -179,6 +179,11 @@ std::vector<Call> EventStoreCalls() {
   calls.push_back(
       {RpcIndex("EventStore.GetStream"), Serialize(get_stream), "planner"});
   calls.push_back({RpcIndex("EventStore.GetLogInfo"), "", "planner"});
+  es_v1::VerifyRequest verify;
+  verify.set_from_position(1);
+  verify.set_max_events(10);
+  calls.push_back(
+      {RpcIndex("EventStore.Verify"), Serialize(verify), "planner"});
   return calls;
 }
 

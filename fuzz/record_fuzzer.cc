@@ -1,8 +1,8 @@
 // The event log's storage format (eventstore/format.h, record.proto) and
 // its conversion to the API: the input is taken as a stored record value,
-// an "ids" entry value, a UUID text and a name, each decoded and, where the
-// format promises it, checked to round-trip. No store is needed: these are
-// the pure functions every read goes through.
+// an "ids" entry value, a chain hash (raw and hex), a UUID text and a name,
+// each decoded and, where the format promises it, checked to round-trip. No
+// store is needed: these are the pure functions every read goes through.
 
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +44,18 @@ void Run(absl::string_view input) {
   if (std::optional<eventstore::IdEntry> entry =
           eventstore::DecodeIdEntry(input)) {
     FUZZ_CHECK(eventstore::EncodeIdEntry(*entry) == input, "");
+  }
+
+  // A chain hash value, and its hex form: each round-trips.
+  if (std::optional<eventstore::ChainHash> hash =
+          eventstore::DecodeChainHash(input)) {
+    FUZZ_CHECK(eventstore::EncodeChainHash(*hash) == input, "");
+  }
+  if (std::optional<eventstore::ChainHash> hash =
+          eventstore::ChainHashFromHex(input)) {
+    FUZZ_CHECK(
+        eventstore::ChainHashToHex(*hash) == absl::AsciiStrToLower(input),
+        std::string(input));
   }
 
   // A UUID text: parses only in canonical form, and formats back to it.
