@@ -86,7 +86,8 @@ run_fuzzers() {
     echo "dev.sh: $fuzzer for ${seconds}s" >&2
     # -detect_leaks=0: a leak check after every input that allocated more
     # than it freed scans RocksDB's caches each time and cuts throughput
-    # severalfold; LeakSanitizer still checks the whole process at exit.
+    # severalfold. Run a fuzzer by hand with -detect_leaks=1 to look for
+    # leaks.
     "$FUZZ_BUILD_DIR/fuzz/$fuzzer" -max_total_time="$seconds" -timeout=60 \
       -rss_limit_mb=3072 -detect_leaks=0 -print_final_stats=1 \
       -artifact_prefix="$FUZZ_BUILD_DIR/crashes/$fuzzer-" \
