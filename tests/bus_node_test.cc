@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "services/server.h"
+#include "tests/auth_support.h"
 #include "tests/bus_support.h"
 #include "tests/nats_server_process.h"
 #include "tests/test_support.h"
@@ -60,9 +61,10 @@ TEST(BusNodeConsumerTest, NodeConsumerDecodesOurEvents) {
 
   // Record through the silo services, as a platform would.
   auto organisation = cpd_v1::OrganisationService::NewStub(channel);
-  const auto context = [] {
+  const std::string token = MintToken((*server)->auth_store(), "northfield");
+  const auto context = [&token] {
     auto c = std::make_unique<grpc::ClientContext>();
-    c->AddMetadata("throughline-tenant", "northfield");
+    Authorize(c.get(), token);
     c->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::seconds(30));
     return c;
