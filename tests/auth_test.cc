@@ -194,7 +194,8 @@ std::map<std::string, Expected> RoleMatrix() {
   };
   set("throughline.eventstore.v1.EventStore", {"Append"}, {{kAdmin}});
   set("throughline.eventstore.v1.EventStore",
-      {"ReadStream", "ReadAll", "Subscribe", "GetStream", "GetLogInfo"},
+      {"ReadStream", "ReadAll", "Subscribe", "GetStream", "GetLogInfo",
+       "Verify"},
       {{kAdmin, kAudit, kTrust}});
   set("throughline.cpd.v1.OrganisationService",
       {"RegisterTrust", "AddSchool", "AddDepartment", "AddDevelopmentArea",

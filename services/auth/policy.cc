@@ -38,7 +38,8 @@ absl::flat_hash_map<std::string, Rule> BuildRules() {
   // The generic log. Append bypasses the silos' rules: admins only.
   add("throughline.eventstore.v1.EventStore", {"Append"}, {false, kAdmin});
   add("throughline.eventstore.v1.EventStore",
-      {"ReadStream", "ReadAll", "Subscribe", "GetStream", "GetLogInfo"},
+      {"ReadStream", "ReadAll", "Subscribe", "GetStream", "GetLogInfo",
+       "Verify"},
       {false, kRawReaders});
 
   // The CPD silos: admins, the internal bus ingest, and platform writers of
