@@ -135,6 +135,11 @@ absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
       }
       break;
     case insights::ViewScope::kTrust:
+      params.scope = projections::Scope::Trust();
+      if (check_scope && caller->role() == auth::v1::ROLE_SCHOOL_LEADER) {
+        return auth::OutOfScope("scope.trust");
+      }
+      break;
     case insights::ViewScope::TARGET_NOT_SET:
       params.scope = projections::Scope::Trust();
       if (check_scope && caller->role() == auth::v1::ROLE_SCHOOL_LEADER) {

@@ -85,8 +85,11 @@ TEST(BusNodeConsumerTest, NodeConsumerDecodesOurEvents) {
 
   // Wait until the relay has published the whole log.
   auto bus = bus_v1::BusService::NewStub(channel);
+  const std::string operator_token = MintToken(
+      (*server)->auth_store(), PrincipalFor("", authv1::ROLE_OPERATOR));
   ASSERT_TRUE(WaitFor([&] {
     grpc::ClientContext c;
+    Authorize(&c, operator_token);
     bus_v1::GetBusStatusResponse status;
     return bus->GetBusStatus(&c, {}, &status).ok() &&
            status.outbound().tenants_size() == 1 &&

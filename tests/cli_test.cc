@@ -529,9 +529,9 @@ TEST_F(CliTest, BusStatusWithoutABusSaysSo) {
 
 TEST_F(CliTest, FollowSeesNewEventsAndStopsOnInterrupt) {
   Append("order-1", "OrderPlaced", R"({"n": 1})");
-  CliProcess follow(
-      {"--server=" + address_, "log", "--follow", "--category", "order"}, {},
-      "");
+  CliProcess follow({"--server=" + address_, "--token=" + AdminToken("demo"),
+                     "log", "--follow", "--category", "order"},
+                    {}, "");
   // The first line proves the subscription is running.
   std::optional<std::string> first = follow.ReadLine();
   ASSERT_TRUE(first.has_value());
@@ -563,7 +563,9 @@ TEST_F(CliTest, FollowStopsAfterCount) {
 }
 
 TEST_F(CliTest, FollowEndsWithAnErrorWhenTheServerStops) {
-  CliProcess follow({"--server=" + address_, "log", "--follow"}, {}, "");
+  CliProcess follow({"--server=" + address_, "--token=" + AdminToken("demo"),
+                     "log", "--follow"},
+                    {}, "");
   Append("order-1", "OrderPlaced");
   ASSERT_TRUE(follow.ReadLine().has_value());
   server_->Shutdown();

@@ -20,7 +20,13 @@ namespace throughline {
 namespace {
 
 namespace v1 = ::throughline::eventstore::v1;
+using throughline::testing::Authorize;
+using throughline::testing::MintTokenThrough;
 using throughline::testing::NewUuid;
+using throughline::testing::PrincipalFor;
+using throughline::testing::ReadOperatorToken;
+using throughline::testing::RememberedToken;
+using throughline::testing::RememberToken;
 using throughline::testing::ServerProcess;
 using throughline::testing::TempDir;
 

@@ -9,7 +9,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "eventstore/errors.h"
 #include "eventstore/format.h"
 #include "grpcpp/security/auth_context.h"
 #include "services/auth/policy.h"
@@ -153,7 +155,9 @@ storage::Verdict Gate::Decide(
     }
     std::string trust(t_begin->second.data(), t_begin->second.size());
     if (absl::Status s = eventstore::ValidateTenant(trust); !s.ok()) {
-      return Refused(s.code(), s.message(), method);
+      storage::Verdict refused = Refused(s.code(), s.message(), method);
+      refused.set_field(eventstore::ErrorField(s).value_or(""));
+      return refused;
     }
     verdict.mutable_principal()->set_trust(trust);
   }
@@ -173,8 +177,14 @@ absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context) {
     return absl::UnauthenticatedError("a valid credential is required");
   }
   if (verdict.code() != 0) {
-    return absl::Status(static_cast<absl::StatusCode>(verdict.code()),
-                        verdict.message());
+    const auto code = static_cast<absl::StatusCode>(verdict.code());
+    absl::string_view description = verdict.message();
+    if (!verdict.field().empty() &&
+        absl::ConsumePrefix(&description,
+                            absl::StrCat(verdict.field(), ": "))) {
+      return eventstore::FieldError(code, verdict.field(), description);
+    }
+    return absl::Status(code, verdict.message());
   }
   Caller caller;
   caller.principal = std::move(*verdict.mutable_principal());
