@@ -24,7 +24,7 @@ BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
-  librocksdb-dev libabsl-dev libssl-dev nlohmann-json3-dev
+  librocksdb-dev libabsl-dev libssl-dev openssl nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev python3-grpcio python3-protobuf
   nats-server libnats-dev nodejs
   clang-14 libclang-rt-14-dev
