@@ -6,10 +6,14 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "eventstore/errors.h"
 #include "eventstore/format.h"
+#include "services/auth/auth_service.h"
+#include "services/auth/confidential.h"
+#include "services/auth/gate.h"
 #include "services/grpc_status.h"
 #include "services/read_encoding.h"
 #include "services/tenant.h"
@@ -173,8 +177,28 @@ void ToProto(const eventstore::RecordedEvent& event, v1::RecordedEvent* proto) {
   proto->set_position(event.position);
 }
 
-EventStoreService::EventStoreService(eventstore::EventStore* store)
-    : store_(store) {}
+EventStoreService::EventStoreService(eventstore::EventStore* store,
+                                     auth::AuthStore* access_log)
+    : store_(store), access_log_(access_log) {}
+
+absl::Status EventStoreService::RecordRawRead(
+    const grpc::ServerContextBase& context, absl::string_view stream,
+    uint64_t from_position) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(context);
+  if (!caller.ok()) return caller.status();
+  if (stream.empty()) {
+    // The whole log holds everyone's data.
+    return auth::RecordRead(access_log_, *caller, "",
+                            absl::StrCat("log from position ", from_position));
+  }
+  // A person's stream: "staff-<staff_id>".
+  if (absl::StartsWith(stream, kPersonStreamPrefix)) {
+    return auth::RecordRead(access_log_, *caller,
+                            stream.substr(sizeof(kPersonStreamPrefix) - 1),
+                            absl::StrCat("stream ", stream));
+  }
+  return absl::OkStatus();
+}
 
 void EventStoreService::StopSubscriptions() { stopping_ = true; }
 
@@ -213,6 +237,8 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
 grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
                                            const v1::ReadStreamRequest* request,
                                            v1::ReadStreamResponse* response) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint32_t> count =
@@ -233,8 +259,13 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
       store_->ReadStream(*tenant, request->stream(), from, backwards, *count);
   if (!events.ok()) return ToGrpcStatus(events.status());
+  if (absl::Status s = RecordRawRead(*context, request->stream(), 0); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   for (const eventstore::RecordedEvent& event : *events) {
-    ToProto(event, response->add_events());
+    v1::RecordedEvent* out = response->add_events();
+    ToProto(event, out);
+    auth::RedactForCaller(*caller, out);
   }
   // Events appended since GetStreamInfo may have been read too.
   const uint64_t revision = std::max(
@@ -250,6 +281,16 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  if (!tenant.ok()) {
+    reactor->Finish(ToGrpcStatus(tenant.status()));
+    return reactor;
+  }
   v1::ReadAllRequest request;
   grpc::ByteBuffer request_copy(*request_bytes);  // Deserialize consumes it.
   if (!grpc::SerializationTraits<v1::ReadAllRequest>::Deserialize(&request_copy,
@@ -259,29 +300,43 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
                                  "the request is not a ReadAllRequest"));
     return reactor;
   }
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
-  if (!tenant.ok()) {
-    reactor->Finish(ToGrpcStatus(tenant.status()));
-    return reactor;
-  }
   absl::StatusOr<uint32_t> count =
       ReadCount(request.max_count(), kDefaultLogReadCount);
   if (!count.ok()) {
     reactor->Finish(ToGrpcStatus(count.status()));
     return reactor;
   }
-  // The ReadAllResponse wire form, written as the log is read.
+  // The ReadAllResponse wire form, written as the log is read. An event is
+  // written from its stored bytes unless it is of a type that may hold
+  // confidential text (auth::MayHoldConfidentialText): such an event is
+  // decoded and has the text this caller may not read removed
+  // (auth::RedactForCaller), exactly as ReadStream and Subscribe do, so the
+  // raw path never sends what the decoding path would hide.
   auto* body = new std::string();
+  v1::RecordedEvent decoded;
   absl::StatusOr<eventstore::LogScan> scan = store_->ScanLog(
       *tenant, request.from_position(), FromProto(request.filter()), *count,
       kMaxLogReadBytes,
-      [body](uint64_t position, const eventstore::EventRecordView& record) {
-        AppendRecordedEventField(1, position, record, body);
+      [&caller, &decoded, body](uint64_t position,
+                                const eventstore::EventRecordView& record) {
+        if (!auth::MayHoldConfidentialText(record.type)) {
+          AppendRecordedEventField(1, position, record, body);
+          return absl::OkStatus();
+        }
+        SetRecordedEvent(position, record, &decoded);
+        auth::RedactForCaller(*caller, &decoded);
+        AppendBytesField(1, decoded.SerializeAsString(), body);
         return absl::OkStatus();
       });
   if (!scan.ok()) {
     delete body;
     reactor->Finish(ToGrpcStatus(scan.status()));
+    return reactor;
+  }
+  if (absl::Status s = RecordRawRead(*context, "", request.from_position());
+      !s.ok()) {
+    delete body;
+    reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
   AppendVarintField(2, scan->next_position, body);
@@ -297,9 +352,15 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
 grpc::Status EventStoreService::Subscribe(
     grpc::ServerContext* context, const v1::SubscribeRequest* request,
     grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   const eventstore::LogFilter filter = FromProto(request->filter());
+  if (absl::Status s = RecordRawRead(*context, "", request->from_position());
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   const grpc::Status stopping(grpc::StatusCode::UNAVAILABLE,
                               "the server is shutting down; resubscribe from "
                               "the position after the last one received");
@@ -316,7 +377,9 @@ grpc::Status EventStoreService::Subscribe(
         *tenant, next, filter, kDefaultLogReadCount, kMaxLogReadBytes,
         [&](uint64_t position, const eventstore::EventRecordView& record) {
           if (count == events.size()) events.emplace_back();
-          SetRecordedEvent(position, record, events[count++].mutable_event());
+          v1::RecordedEvent* event = events[count++].mutable_event();
+          SetRecordedEvent(position, record, event);
+          auth::RedactForCaller(*caller, event);
           return absl::OkStatus();
         });
     if (!page.ok()) return ToGrpcStatus(page.status());

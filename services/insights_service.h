@@ -17,6 +17,7 @@
 #include "projections/history_cache.h"
 #include "projections/projector.h"
 #include "projections/views.h"
+#include "services/auth/auth_store.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
 
 namespace throughline::services {
@@ -25,11 +26,13 @@ namespace insights = ::throughline::insights::v1;
 
 class InsightsService final : public insights::Insights::Service {
  public:
-  // `log` and `projector` must outlive the service. Each trust's history at
-  // the newest position queried is kept in memory, up to `cached_facts`
-  // facts over all trusts (projections::HistoryCache).
+  // `log`, `projector` and `access_log` must outlive the service. Every
+  // staff record read is recorded in the caller's trust's access log. Each
+  // trust's history at the newest position queried is kept in memory, up to
+  // `cached_facts` facts over all trusts (projections::HistoryCache).
   InsightsService(const eventstore::EventStore* log,
                   projections::Projector* projector,
+                  auth::AuthStore* access_log,
                   size_t cached_facts = kDefaultCachedFacts);
 
   static constexpr size_t kDefaultCachedFacts = 200000;
@@ -82,7 +85,9 @@ class InsightsService final : public insights::Insights::Service {
   };
 
   // Resolves `query` for the call's tenant. `check_scope` is false for
-  // queries that ignore the scope.
+  // queries that ignore the scope. A school leader's query must lie within
+  // its schools (PERMISSION_DENIED otherwise, before any existence check);
+  // without a scope it means the leader's school when it leads exactly one.
   absl::StatusOr<Loaded> Load(const grpc::ServerContext& context,
                               const insights::ViewQuery& query,
                               bool check_scope = true);
@@ -94,6 +99,7 @@ class InsightsService final : public insights::Insights::Service {
 
   const eventstore::EventStore* const log_;
   projections::Projector* const projector_;
+  auth::AuthStore* const access_log_;
   std::atomic<bool> stopping_{false};
   projections::HistoryCache histories_;
 };

@@ -114,6 +114,16 @@ void AppendVarintField(uint32_t field_number, uint64_t value,
   out->append(buffer, writer.at() - buffer);
 }
 
+void AppendBytesField(uint32_t field_number, absl::string_view value,
+                      std::string* out) {
+  char buffer[20];
+  Writer writer(buffer);
+  writer.Tag(field_number, kLengthDelimited);
+  writer.Varint(value.size());
+  out->append(buffer, writer.at() - buffer);
+  out->append(value.data(), value.size());
+}
+
 void AppendRecordedEventField(uint32_t field_number, uint64_t position,
                               const eventstore::EventRecordView& record,
                               std::string* out) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "eventstore/format.h"
 #include "throughline/eventstore/v1/eventstore.pb.h"
 
@@ -20,6 +21,11 @@ namespace throughline::services {
 void AppendRecordedEventField(uint32_t field_number, uint64_t position,
                               const eventstore::EventRecordView& record,
                               std::string* out);
+
+// Appends a length-delimited field holding `value` (e.g. a serialized
+// message) to *out.
+void AppendBytesField(uint32_t field_number, absl::string_view value,
+                      std::string* out);
 
 // Appends a varint field (omitted when zero, as proto3 does).
 void AppendVarintField(uint32_t field_number, uint64_t value, std::string* out);

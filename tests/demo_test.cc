@@ -27,6 +27,7 @@
 #include "services/cpd/checks.h"
 #include "services/server.h"
 #include "services/server_config.h"
+#include "tests/auth_support.h"
 #include "tests/test_support.h"
 #include "throughline/cpd/v1/appraisal.pb.h"
 #include "throughline/cpd/v1/coaching.pb.h"
@@ -286,11 +287,11 @@ TEST(DemoTest, BadOptionsAreRefused) {
   EXPECT_TRUE(cli::GenerateDemo(options).ok());
 }
 
-// Sends `plan` to `channel` as tenant `tenant`.
+// Sends `plan` to `channel` with `token` (an admin's of the trust).
 cli::DemoOutcome Send(const std::shared_ptr<grpc::Channel>& channel,
-                      const DemoPlan& plan, const std::string& tenant) {
+                      const DemoPlan& plan, const std::string& token) {
   cli::CallMetadata metadata;
-  metadata.tenant = tenant;
+  metadata.token = token;
   metadata.actor = "demo-test";
   return cli::SendDemo(channel, plan, metadata, absl::Seconds(60));
 }
@@ -308,8 +309,10 @@ TEST(DemoTest, RunsEndToEndAndARepeatAppendsNothing) {
                           grpc::InsecureChannelCredentials());
   const DemoPlan plan = Plan(11, absl::Now());
   ASSERT_FALSE(plan.calls.empty());
+  const std::string demo_token =
+      testing::MintToken((*server)->auth_store(), "demo-trust");
 
-  const cli::DemoOutcome first = Send(channel, plan, "demo-trust");
+  const cli::DemoOutcome first = Send(channel, plan, demo_token);
   ASSERT_FALSE(first.failed_call.has_value())
       << "call " << *first.failed_call << " ("
       << plan.calls[*first.failed_call].rpc
@@ -325,7 +328,7 @@ TEST(DemoTest, RunsEndToEndAndARepeatAppendsNothing) {
   EXPECT_EQ(*head, plan.expected_head);
   EXPECT_EQ(first.last_position, plan.expected_head);
 
-  const cli::DemoOutcome second = Send(channel, plan, "demo-trust");
+  const cli::DemoOutcome second = Send(channel, plan, demo_token);
   ASSERT_FALSE(second.failed_call.has_value())
       << second.failure.error_message();
   EXPECT_EQ(second.sent, plan.calls.size());
@@ -337,7 +340,9 @@ TEST(DemoTest, RunsEndToEndAndARepeatAppendsNothing) {
   EXPECT_EQ(*head_after, *head);
 
   // Another trust gets its own copy.
-  const cli::DemoOutcome elsewhere = Send(channel, plan, "other-trust");
+  const cli::DemoOutcome elsewhere =
+      Send(channel, plan,
+           testing::MintToken((*server)->auth_store(), "other-trust"));
   EXPECT_FALSE(elsewhere.failed_call.has_value());
   EXPECT_EQ(elsewhere.recorded, plan.calls.size());
 }
@@ -401,7 +406,9 @@ TEST(DemoTest, TheLargestTrustKeepsSessionsWithinTheListLimitAndRuns) {
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
                           grpc::InsecureChannelCredentials());
-  const cli::DemoOutcome outcome = Send(channel, plan, "large-trust");
+  const cli::DemoOutcome outcome =
+      Send(channel, plan,
+           testing::MintToken((*server)->auth_store(), "large-trust"));
   ASSERT_FALSE(outcome.failed_call.has_value())
       << "call " << *outcome.failed_call << " ("
       << plan.calls[*outcome.failed_call].rpc
