@@ -22,6 +22,8 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libssl-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev python3-grpcio python3-protobuf
   nats-server libnats-dev nodejs
+  libcpp-httplib-dev
+  prometheus  # for promtool, which checks the metrics in a test; the daemon is not used
 )
 # Debian's npm, for the bus's Node consumer test (tests/node), unless an npm
 # is already there (a Node.js from elsewhere that ships its own conflicts

@@ -137,6 +137,19 @@ class EventStore::Impl {
     return commit_count_;
   }
   uint64_t WaitForCommit(uint64_t seen, absl::Time deadline) const;
+  EventStoreStats Stats() const {
+    absl::MutexLock lock(&mu_);
+    return stats_;
+  }
+  std::optional<uint64_t> GetIntProperty(const std::string& property) const {
+    uint64_t value = 0;
+    if (!db_->GetAggregatedIntProperty(property, &value)) return std::nullopt;
+    return value;
+  }
+  absl::StatusOr<BackupOutcome> Backup(const std::string& backup_dir,
+                                       const std::string& metadata) {
+    return BackupRocksDb(db_, backup_dir, metadata);
+  }
   absl::StatusOr<uint64_t> WaitForPosition(const std::string& tenant,
                                            uint64_t position,
                                            absl::Time deadline) const;
@@ -193,6 +206,7 @@ class EventStore::Impl {
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   // Committed groups since the store opened.
   uint64_t commit_count_ ABSL_GUARDED_BY(mu_) = 0;
+  EventStoreStats stats_ ABSL_GUARDED_BY(mu_);
   // Held while joining the committer, so that concurrent Shutdowns wait for
   // one join instead of joining the same thread twice.
   absl::Mutex join_mu_;
@@ -569,11 +583,15 @@ void EventStore::Impl::CommitGroup(std::deque<Pending>& group) {
   for (const Pending& pending : group) {
     outcomes.push_back(Prepare(pending, recorded_micros, &state));
   }
+  CommitStats commit;
   if (state.batch.Count() > 0) {
     rocksdb::WriteOptions write_options;
     write_options.sync = options_.sync;
+    const absl::Time write_start = absl::Now();
     absl::Status written =
         FromRocks(db_->Write(write_options, &state.batch), "writing events");
+    commit.write_time = absl::Now() - write_start;
+    commit.write_failed = !written.ok();
     if (!written.ok()) {
       // An "already stored" answer may rest on an append of this very
       // group, so every success of the group is withdrawn.
@@ -589,10 +607,30 @@ void EventStore::Impl::CommitGroup(std::deque<Pending>& group) {
       if (stream_cache_.size() >= kMaxCachedStreams) stream_cache_.clear();
       stream_cache_[prefix] = info;
     }
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (!outcomes[i].ok()) {
+        ++commit.refused;
+      } else if (!outcomes[i]->already_stored) {
+        ++commit.appends;
+        commit.events += group[i].request.events.size();
+      }
+    }
     absl::MutexLock lock(&mu_);
     for (const auto& [tenant, head] : state.heads) heads_[tenant] = head;
     if (!state.heads.empty()) ++commit_count_;
+    ++stats_.groups;
+    stats_.appends += commit.appends;
+    stats_.events += commit.events;
+    stats_.refused_appends += commit.refused;
+    if (commit.write_failed) ++stats_.failed_writes;
+  } else {
+    for (const auto& outcome : outcomes) {
+      if (!outcome.ok()) ++commit.refused;
+    }
+    absl::MutexLock lock(&mu_);
+    stats_.refused_appends += commit.refused;
   }
+  if (state.batch.Count() > 0 && options_.on_commit) options_.on_commit(commit);
   for (size_t i = 0; i < group.size(); ++i) {
     group[i].done(std::move(outcomes[i]));
   }
@@ -839,6 +877,18 @@ void EventStore::Impl::Shutdown() {
   absl::MutexLock lock(&join_mu_);
   if (!stopped_ && committer_.joinable()) committer_.join();
   stopped_ = true;
+}
+
+EventStoreStats EventStore::Stats() const { return impl_->Stats(); }
+
+std::optional<uint64_t> EventStore::GetIntProperty(
+    const std::string& property) const {
+  return impl_->GetIntProperty(property);
+}
+
+absl::StatusOr<BackupOutcome> EventStore::Backup(const std::string& backup_dir,
+                                                 const std::string& metadata) {
+  return impl_->Backup(backup_dir, metadata);
 }
 
 EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -32,10 +32,30 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "eventstore/record.pb.h"
+#include "eventstore/rocksdb_backup.h"
 
 namespace throughline::eventstore {
 
 using storage::EventRecord;
+
+// What one committed group of appends wrote (see EventStore's comment).
+struct CommitStats {
+  size_t appends = 0;  // Appends that stored new events.
+  size_t events = 0;   // Events they stored.
+  size_t refused = 0;  // Appends of the group completed with an error.
+  // The RocksDB write of the group, fsync included.
+  absl::Duration write_time;
+  bool write_failed = false;
+};
+
+// Totals since the store opened.
+struct EventStoreStats {
+  uint64_t groups = 0;           // Committed groups (one write and fsync each).
+  uint64_t appends = 0;          // Appends that stored new events.
+  uint64_t events = 0;           // Events stored.
+  uint64_t refused_appends = 0;  // Completed with an error by the committer.
+  uint64_t failed_writes = 0;    // RocksDB writes that failed.
+};
 
 struct EventStoreOptions {
   // Directory of the RocksDB database; created if missing.
@@ -52,6 +72,9 @@ struct EventStoreOptions {
   bool sync = true;
   // RocksDB block cache size, in bytes.
   size_t block_cache_bytes = 64 << 20;
+  // Called on the committer thread after each group that wrote something;
+  // must be quick and must not call Append. For metrics and slow-commit logs.
+  std::function<void(const CommitStats&)> on_commit;
 };
 
 // The condition an append places on its stream.
@@ -198,6 +221,20 @@ class EventStore {
   // Blocks until CommitCount() > `seen`, the deadline passes or the store
   // shuts down; returns CommitCount().
   uint64_t WaitForCommit(uint64_t seen, absl::Time deadline) const;
+
+  // Totals since the store opened.
+  EventStoreStats Stats() const;
+
+  // A RocksDB integer property (e.g. "rocksdb.estimate-live-data-size"),
+  // summed over the store's column families; nullopt if RocksDB does not
+  // know it.
+  std::optional<uint64_t> GetIntProperty(const std::string& property) const;
+
+  // Backs the store up into `backup_dir` (see rocksdb_backup.h): online,
+  // consistent (every append acknowledged before the call is in it) and
+  // incremental. Appends continue meanwhile.
+  absl::StatusOr<BackupOutcome> Backup(const std::string& backup_dir,
+                                       const std::string& metadata);
 
   // Stops accepting appends, completes those already accepted and wakes
   // every waiter. Idempotent; the destructor calls it.

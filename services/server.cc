@@ -13,12 +13,14 @@
 #include "services/bus/ingest.h"
 #include "services/bus/relay.h"
 #include "services/cpd/silo_services.h"
+#include "services/metrics_http.h"
+#include "services/rpc_metrics_interceptor.h"
 
 namespace throughline::services {
 
-Server::Server(const ServerConfig& config,
+Server::Server(const ServerConfig& config, std::unique_ptr<Metrics> metrics,
                std::unique_ptr<eventstore::EventStore> store)
-    : config_(config), store_(std::move(store)) {}
+    : config_(config), metrics_(std::move(metrics)), store_(std::move(store)) {}
 
 Server::~Server() { Shutdown(); }
 
@@ -29,11 +31,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   store_options.max_event_data_bytes = config.max_event_bytes;
   store_options.max_events_per_append = config.max_events_per_append;
   store_options.block_cache_bytes = config.block_cache_mib << 20;
+  std::unique_ptr<Metrics> metrics = NewMetrics();
+  ObserveCommits(config, metrics.get(), &store_options);
   absl::StatusOr<std::unique_ptr<eventstore::EventStore>> store =
       eventstore::EventStore::Open(store_options);
   if (!store.ok()) return store.status();
 
-  std::unique_ptr<Server> server(new Server(config, *std::move(store)));
+  std::unique_ptr<Server> server(
+      new Server(config, std::move(metrics), *std::move(store)));
   server->event_store_service_ =
       std::make_unique<EventStoreService>(server->store_.get());
   server->command_runner_ =
@@ -66,6 +71,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     return s;
   }
 
+  server->CreateOps();
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -76,6 +83,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.RegisterService(server->insights_service_.get());
   if (server->bus_service_ != nullptr) {
     builder.RegisterService(server->bus_service_.get());
+  }
+  builder.RegisterService(server->admin_service_.get());
+  {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        NewRpcMetricsInterceptorFactory(server->metrics_.get()));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
@@ -106,12 +122,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   health->SetServingStatus(true);
   server->projector_->Start();
   server->StartBus();
+  if (absl::Status s = server->StartOps(); !s.ok()) {
+    server->Shutdown();
+    return s;
+  }
   return server;
 }
 
 void Server::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  StopOps();
   StopBus();
   if (grpc_server_ == nullptr) {  // Start failed before serving.
     store_->Shutdown();

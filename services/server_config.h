@@ -55,6 +55,20 @@ struct ServerConfig {
   // Longest wait between retries while NATS is unreachable, in seconds (1 to
   // 3600).
   uint64_t bus_retry_max_seconds = 30;
+
+  // Operations (docs/operations.md).
+  // Address of the Prometheus metrics endpoint (GET /metrics), apart from the
+  // gRPC port; empty turns it off.
+  std::string metrics_listen;
+  // A commit (write and fsync) slower than this is logged; 0 logs none.
+  uint64_t slow_commit_ms = 1000;
+  // Directory Admin.CreateBackup and scheduled backups write to; empty
+  // refuses backups.
+  std::string backup_dir;
+  // Minutes between scheduled backups; 0 takes none.
+  uint64_t backup_interval_minutes = 0;
+  // Backups kept in backup_dir after each backup; 0 keeps all.
+  uint64_t backup_keep = 0;
 };
 
 // One documented option, for --help and docs.
@@ -71,6 +85,9 @@ std::vector<OptionHelp> DescribeOptions();
 // unreadable config file. Sets *help_requested when --help was given.
 absl::StatusOr<ServerConfig> ParseServerConfig(
     const std::vector<std::string>& args, bool* help_requested);
+
+// The value of option `name` in `config`, as text ("" for an unknown name).
+std::string ConfigValue(const ServerConfig& config, const std::string& name);
 
 // The --help text.
 std::string ServerUsage();
