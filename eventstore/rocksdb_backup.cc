@@ -43,6 +43,12 @@ std::string FileKey(const rocksdb::BackupFileInfo& file) {
 absl::StatusOr<BackupOutcome> BackupRocksDb(rocksdb::DB* db,
                                             const std::string& backup_dir,
                                             const std::string& metadata) {
+  std::error_code error;
+  std::filesystem::create_directories(backup_dir, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot create backup directory ",
+                                            backup_dir, ": ", error.message()));
+  }
   rocksdb::BackupEngine* raw = nullptr;
   rocksdb::IOStatus status = rocksdb::BackupEngine::Open(
       EngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
@@ -62,9 +68,10 @@ absl::StatusOr<BackupOutcome> BackupRocksDb(rocksdb::DB* db,
   }
 
   rocksdb::CreateBackupOptions create;
-  // The write-ahead log is copied with the table files, so acknowledged
-  // writes still in the memtable are in the backup without a flush.
-  create.flush_before_backup = false;
+  // Flushing first turns the memtable (every acknowledged write) into a
+  // table file, so the backup is table files only and the next backup
+  // shares them instead of copying a growing write-ahead log again.
+  create.flush_before_backup = true;
   rocksdb::BackupID id = 0;
   status = engine->CreateNewBackupWithMetadata(create, db, metadata, &id);
   if (!status.ok()) {

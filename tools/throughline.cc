@@ -50,7 +50,10 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "nlohmann/json.hpp"
+#include "services/backup.h"
 #include "services/tenant.h"
+#include "throughline/admin/v1/admin.grpc.pb.h"
 #include "throughline/bus/v1/bus.grpc.pb.h"
 #include "throughline/cpd/v1/organisation.grpc.pb.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
@@ -263,6 +266,17 @@ Views (the joined-up views of the trust, docs/views.md):
   the spend by area, decisions the decisions, views the status; a text
   cell starting with = + - or @ gets a leading ' so that a spreadsheet
   does not run it.
+
+  backup [--list]
+      Asks the server for an online backup of every durable store into its
+      backup_dir and prints the Backup (id, and per store the bytes and
+      files, and how many were new rather than shared with earlier
+      backups). --list prints the backups in backup_dir instead.
+  restore --backup-dir DIR --data-dir DIR [--backup-id N]
+      Offline (no server involved): restores backup N (default: the
+      newest) of DIR into a new or empty data directory, checking every
+      file's checksum, and prints {"backupId":N,"dataDir":...}. Start a
+      server on that data directory; it rebuilds the views from the log.
 
 Global flags (before or after the command):
   --server=HOST:PORT    the server (default: $THROUGHLINE_SERVER, else
@@ -882,6 +896,72 @@ int RunHealth(const GlobalOptions& options, const ParsedArgs& args) {
 }
 
 // ---------------------------------------------------------------------------
+// Backup and restore (docs/operations.md#backup-and-restore).
+
+constexpr FlagSpec kBackupFlags[] = {{"list", false}};
+
+int RunBackup(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, "backup", 0))
+    return *error;
+  Client client(options);
+  std::unique_ptr<::throughline::admin::v1::Admin::Stub> stub =
+      ::throughline::admin::v1::Admin::NewStub(client.channel());
+  grpc::Status status;
+  if (args.Has("list")) {
+    ::throughline::admin::v1::ListBackupsResponse response;
+    status = stub->ListBackups(client.NewContext().get(),
+                               ::throughline::admin::v1::ListBackupsRequest(),
+                               &response);
+    if (!status.ok()) return CallError(status);
+    Printed printed = PrintMessage(response);
+    return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+  }
+  ::throughline::admin::v1::Backup response;
+  status = stub->CreateBackup(client.NewContext().get(),
+                              ::throughline::admin::v1::CreateBackupRequest(),
+                              &response);
+  if (!status.ok()) return CallError(status);
+  Printed printed = PrintMessage(response);
+  return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+}
+
+constexpr FlagSpec kRestoreFlags[] = {
+    {"backup-dir"}, {"data-dir"}, {"backup-id"}};
+
+int RunRestore(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, "restore", 0))
+    return *error;
+  if (!args.Has("backup-dir")) {
+    return UsageError("restore: --backup-dir is required");
+  }
+  if (!args.Has("data-dir")) {
+    return UsageError("restore: --data-dir is required");
+  }
+  std::optional<int> error;
+  std::optional<uint64_t> id = OptionalUint64(args, "backup-id", &error);
+  if (error.has_value()) return *error;
+  if (id.has_value() && (*id == 0 || *id > UINT32_MAX)) {
+    return UsageError("--backup-id: must be a backup id from 1 to 4294967295");
+  }
+  const std::string backup_dir = *args.Get("backup-dir");
+  const std::string data_dir = *args.Get("data-dir");
+  absl::StatusOr<uint32_t> restored = services::RestoreBackup(
+      backup_dir, id.has_value() ? std::optional<uint32_t>(*id) : std::nullopt,
+      data_dir);
+  if (!restored.ok()) {
+    return LocalError(absl::StrCat(
+        "restore: ", absl::StatusCodeToString(restored.status().code()), ": ",
+        restored.status().message()));
+  }
+  const nlohmann::json line = {{"backupId", *restored}, {"dataDir", data_dir}};
+  if (!WriteLine(line.dump()) && errno != EPIPE) {
+    return LocalError(
+        absl::StrCat("cannot write to stdout: ", std::strerror(errno)));
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------------------
 // CPD commands.
 
 constexpr FlagSpec kRecordFlags[] = {
@@ -1378,6 +1458,8 @@ constexpr Command kCommands[] = {
     {"head", {}, RunHead},
     {"health", {}, RunHealth},
     {"bus-status", {}, RunBusStatus},
+    {"backup", kBackupFlags, RunBackup},
+    {"restore", kRestoreFlags, RunRestore},
     {"record", kRecordFlags, RunRecord},
     {"areas", {}, RunAreas},
     {"demo", kDemoFlags, RunDemo},
