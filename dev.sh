@@ -24,6 +24,7 @@ PACKAGES=(
   nats-server libnats-dev nodejs
   libcpp-httplib-dev
   prometheus  # for promtool, which checks the metrics in a test; the daemon is not used
+  systemd     # for systemd-analyze, which checks deploy/throughline-server.service
 )
 # Debian's npm, for the bus's Node consumer test (tests/node), unless an npm
 # is already there (a Node.js from elsewhere that ships its own conflicts
