@@ -50,7 +50,8 @@ TEST(ConfigDocTest, ExampleConfigSetsEveryOptionAfterAComment) {
 }
 
 TEST(ConfigDocTest, OperationsGuideListsEveryOption) {
-  const std::string text = ReadFile(THROUGHLINE_SOURCE_DIR "/docs/operations.md");
+  const std::string text =
+      ReadFile(THROUGHLINE_SOURCE_DIR "/docs/operations.md");
   ASSERT_FALSE(text.empty());
   for (const OptionHelp& option : DescribeOptions()) {
     EXPECT_NE(text.find("| `" + option.name + "` |"), std::string::npos)

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -44,7 +45,7 @@ namespace admin = ::throughline::admin::v1;
 namespace insights = ::throughline::insights::v1;
 
 // Runs `command` through the shell; returns its exit status and stdout.
-int Run(const std::string& command, std::string* output) {
+int RunShell(const std::string& command, std::string* output) {
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return -1;
   char buffer[4096];
@@ -96,8 +97,8 @@ TEST(MetricsTest, RealServerExposesValidMetricsThatMoveAndLogsLogfmt) {
   ASSERT_TRUE(server.Start());
   std::smatch match;
   const std::string start_log = server.Log();
-  ASSERT_TRUE(std::regex_search(start_log, match,
-                                std::regex(R"(metrics_port=(\d+))")))
+  ASSERT_TRUE(
+      std::regex_search(start_log, match, std::regex(R"(metrics_port=(\d+))")))
       << start_log;
   const int metrics_port = std::stoi(match[1]);
   ASSERT_GT(metrics_port, 0);
@@ -114,8 +115,8 @@ TEST(MetricsTest, RealServerExposesValidMetricsThatMoveAndLogsLogfmt) {
   };
   const std::string before = scrape();
 
-  auto channel = grpc::CreateChannel(server.address(),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
   auto stub = es::EventStore::NewStub(channel);
   constexpr int kAppends = 25;
   for (int i = 0; i < kAppends; ++i) {
@@ -137,8 +138,8 @@ TEST(MetricsTest, RealServerExposesValidMetricsThatMoveAndLogsLogfmt) {
   const std::string file = dir.path() + "/metrics.txt";
   std::ofstream(file) << after;
   std::string promtool_output;
-  EXPECT_EQ(Run(absl::StrCat("promtool check metrics < ", file, " 2>&1"),
-                &promtool_output),
+  EXPECT_EQ(RunShell(absl::StrCat("promtool check metrics < ", file, " 2>&1"),
+                     &promtool_output),
             0)
       << promtool_output;
 
@@ -231,7 +232,7 @@ class Flood {
         failure_ = status.error_message();
         return;
       }
-      acked_[id] = response.first_position;
+      acked_[id] = response.first_position();
     }
   }
 
@@ -275,8 +276,8 @@ std::map<std::string, std::string> Views(const std::string& address,
   }
   {
     insights::ConnectingTheDotsView view;
-    keep("dots", stub->GetConnectingTheDots(Context(tenant).get(), query, &view),
-         view);
+    keep("dots",
+         stub->GetConnectingTheDots(Context(tenant).get(), query, &view), view);
   }
   {
     insights::TimeAndMoneyView view;
@@ -377,16 +378,15 @@ TEST(BackupTest, BackupDuringFloodRestoresExactlyAndIsIncremental) {
   // Restore the second backup with the CLI into a new directory; a second
   // restore into the now non-empty directory is refused.
   const std::string restored_dir = dir.path() + "/restored";
-  const std::string restore =
-      absl::StrCat(THROUGHLINE_CLI_PATH, " restore --backup-dir=", backup_dir,
-                   " --data-dir=", restored_dir, " --backup-id=",
-                   second.backup_id());
+  const std::string restore = absl::StrCat(
+      THROUGHLINE_CLI_PATH, " restore --backup-dir=", backup_dir,
+      " --data-dir=", restored_dir, " --backup-id=", second.backup_id());
   std::string output;
-  ASSERT_EQ(Run(restore, &output), 0) << output;
+  ASSERT_EQ(RunShell(restore, &output), 0) << output;
   EXPECT_EQ(output, absl::StrCat("{\"backupId\":", second.backup_id(),
                                  ",\"dataDir\":\"", restored_dir, "\"}\n"));
   output.clear();
-  EXPECT_EQ(Run(restore + " 2>&1", &output), 1);
+  EXPECT_EQ(RunShell(restore + " 2>&1", &output), 1);
   EXPECT_NE(output.find("FAILED_PRECONDITION"), std::string::npos) << output;
   EXPECT_NE(output.find("not empty"), std::string::npos) << output;
 
@@ -468,10 +468,10 @@ TEST(BackupTest, BackupDuringFloodRestoresExactlyAndIsIncremental) {
 
   // The Admin service lists both backups.
   admin::ListBackupsResponse list;
-  ASSERT_TRUE(admin_stub
-                  ->ListBackups(Context("").get(), admin::ListBackupsRequest(),
-                                &list)
-                  .ok());
+  ASSERT_TRUE(
+      admin_stub
+          ->ListBackups(Context("").get(), admin::ListBackupsRequest(), &list)
+          .ok());
   ASSERT_EQ(list.backups_size(), 2);
   EXPECT_EQ(list.backups(1).backup_id(), second.backup_id());
 }
