@@ -4,7 +4,7 @@
 #include <memory>
 #include <system_error>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
@@ -34,8 +34,22 @@ BackupInfo FromRocks(const rocksdb::BackupInfo& info) {
   return out;
 }
 
-std::string FileKey(const rocksdb::BackupFileInfo& file) {
-  return absl::StrCat(file.directory, "/", file.relative_filename);
+// The data files in a backup directory (not the backups' meta files).
+absl::flat_hash_map<std::string, uint64_t> DataFiles(
+    const std::string& backup_dir) {
+  absl::flat_hash_map<std::string, uint64_t> files;
+  std::error_code error;
+  const std::filesystem::path meta = std::filesystem::path(backup_dir) / "meta";
+  for (auto it =
+           std::filesystem::recursive_directory_iterator(backup_dir, error);
+       !error && it != std::filesystem::recursive_directory_iterator();
+       it.increment(error)) {
+    if (it->path().parent_path() == meta) continue;
+    if (it->is_regular_file(error)) {
+      files[it->path().string()] = it->file_size(error);
+    }
+  }
+  return files;
 }
 
 }  // namespace
@@ -58,14 +72,8 @@ absl::StatusOr<BackupOutcome> BackupRocksDb(rocksdb::DB* db,
   }
   std::unique_ptr<rocksdb::BackupEngine> engine(raw);
 
-  absl::flat_hash_set<std::string> existing;
-  std::vector<rocksdb::BackupInfo> before;
-  engine->GetBackupInfo(&before, /*include_file_details=*/true);
-  for (const rocksdb::BackupInfo& info : before) {
-    for (const rocksdb::BackupFileInfo& file : info.file_details) {
-      existing.insert(FileKey(file));
-    }
-  }
+  const absl::flat_hash_map<std::string, uint64_t> before =
+      DataFiles(backup_dir);
 
   rocksdb::CreateBackupOptions create;
   // Flushing first turns the memtable (every acknowledged write) into a
@@ -79,18 +87,19 @@ absl::StatusOr<BackupOutcome> BackupRocksDb(rocksdb::DB* db,
                                             " failed: ", status.ToString()));
   }
   rocksdb::BackupInfo info;
-  rocksdb::Status s =
-      engine->GetBackupInfo(id, &info, /*include_file_details=*/true);
+  rocksdb::Status s = engine->GetBackupInfo(id, &info);
   if (!s.ok()) {
     return absl::InternalError(absl::StrCat("reading backup ", id, " in ",
                                             backup_dir, ": ", s.ToString()));
   }
   BackupOutcome outcome;
   outcome.info = FromRocks(info);
-  for (const rocksdb::BackupFileInfo& file : info.file_details) {
-    if (!existing.contains(FileKey(file))) {
+  // What the backup added to the directory; the rest of its files were
+  // there already, shared with earlier backups.
+  for (const auto& [path, size] : DataFiles(backup_dir)) {
+    if (!before.contains(path)) {
       ++outcome.new_files;
-      outcome.new_bytes += file.size;
+      outcome.new_bytes += size;
     }
   }
   return outcome;

@@ -28,7 +28,7 @@ TEST(ConfigDocTest, ExampleConfigSetsEveryOptionAfterAComment) {
   std::set<std::string> documented;
   std::istringstream lines(text);
   std::string line, previous;
-  const std::regex setting(R"(^([a-z_]+) = .*$)");
+  const std::regex setting(R"(^([a-z_]+) =( .*)?$)");
   while (std::getline(lines, line)) {
     std::smatch match;
     if (std::regex_match(line, match, setting)) {
