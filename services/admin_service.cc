@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "services/auth/gate.h"
 #include "services/grpc_status.h"
 
 namespace throughline::services {
@@ -38,6 +39,11 @@ AdminService::AdminService(
 grpc::Status AdminService::CreateBackup(
     grpc::ServerContext* context, const admin_v1::CreateBackupRequest* request,
     admin_v1::Backup* response) {
+  // A backup holds every trust's data: the installation's operators only.
+  if (absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+      !caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
   if (backup_dir_.empty()) {
     return ToGrpcStatus(absl::FailedPreconditionError(kNoBackupDir));
   }
@@ -50,6 +56,10 @@ grpc::Status AdminService::CreateBackup(
 grpc::Status AdminService::ListBackups(
     grpc::ServerContext* context, const admin_v1::ListBackupsRequest* request,
     admin_v1::ListBackupsResponse* response) {
+  if (absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+      !caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
   if (backup_dir_.empty()) {
     return ToGrpcStatus(absl::FailedPreconditionError(kNoBackupDir));
   }

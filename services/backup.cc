@@ -35,6 +35,9 @@ const std::vector<DataStore>& DataStores() {
   static const auto* stores = new std::vector<DataStore>{
       {kEventStore, "", true,
        "restored: the event log of every trust is the source of truth"},
+      {"auth", "auth", true,
+       "restored: credentials and the access log (tokens made after the "
+       "backup are gone; revocations after it must be redone)"},
       {"views", "views", false,
        "rebuilt from the log from position 0 when the server starts"},
       {"bus", "bus", false,

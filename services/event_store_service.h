@@ -10,7 +10,9 @@
 
 #include <atomic>
 
+#include "absl/strings/string_view.h"
 #include "eventstore/event_store.h"
+#include "services/auth/auth_store.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 
 namespace throughline::services {
@@ -21,8 +23,10 @@ class EventStoreService final
     : public v1::EventStore::WithCallbackMethod_Append<
           v1::EventStore::Service> {
  public:
-  // `store` must outlive the service.
-  explicit EventStoreService(eventstore::EventStore* store);
+  // `store` and `access_log` must outlive the service. Raw reads of a
+  // person's stream ("staff-<id>") and of the whole log are recorded in the
+  // caller's trust's access log.
+  EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log);
 
   // Ends every open subscription (with UNAVAILABLE) and refuses new ones, so
   // that the server can shut down without waiting for them.
@@ -51,7 +55,14 @@ class EventStoreService final
                       v1::VerifyResponse* response) override;
 
  private:
+  static constexpr char kPersonStreamPrefix[] = "staff-";
+
+  // Records a raw read in the access log (see the constructor).
+  absl::Status RecordRawRead(const grpc::ServerContextBase& context,
+                             absl::string_view stream, uint64_t from_position);
+
   eventstore::EventStore* const store_;
+  auth::AuthStore* const access_log_;
   std::atomic<bool> stopping_{false};
 };
 

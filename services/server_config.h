@@ -69,6 +69,20 @@ struct ServerConfig {
   uint64_t backup_interval_minutes = 0;
   // Backups kept in backup_dir after each backup; 0 keeps all.
   uint64_t backup_keep = 0;
+
+  // Security (docs/security.md).
+  // PEM certificate chain and private key of the server; both set turns TLS
+  // on, both empty leaves it off.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // PEM CA certificates client certificates are verified against; set, the
+  // server asks clients for a certificate (mTLS) and a registered one stands
+  // for its principal. Needs TLS.
+  std::string tls_client_ca_file;
+  // Without TLS the server refuses to listen on anything but a loopback
+  // address unless this is true (e.g. behind a TLS-terminating proxy on a
+  // private network).
+  bool allow_insecure_listen = false;
 };
 
 // One documented option, for --help and docs.

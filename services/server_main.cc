@@ -73,6 +73,14 @@ int main(int argc, char** argv) {
                         services::ConfigValue(*config, option.name));
   }
   services::Log(services::LogLevel::kInfo, "serving", fields);
+  if (!(*server)->bootstrap_token_file().empty()) {
+    services::Log(services::LogLevel::kInfo, "operator_token_written",
+                  {{"msg", absl::StrCat("first start: an operator token is in ",
+                                        (*server)->bootstrap_token_file(),
+                                        " (readable by you only; see "
+                                        "docs/security.md)")},
+                   {"path", (*server)->bootstrap_token_file()}});
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

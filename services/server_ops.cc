@@ -106,6 +106,11 @@ void Server::CreateOps() {
                                               const std::string& metadata) {
       return store->Backup(dir, metadata);
     });
+    auth::AuthStore* auth_store = auth_store_.get();
+    stores.emplace_back("auth", [auth_store](const std::string& dir,
+                                             const std::string& metadata) {
+      return auth_store->Backup(dir, metadata);
+    });
     backups_ =
         std::make_unique<BackupSet>(config_.backup_dir, std::move(stores),
                                     static_cast<uint32_t>(config_.backup_keep));

@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "services/server.h"
+#include "tests/auth_support.h"
 #include "tests/server_process.h"
 #include "tests/test_support.h"
 #include "throughline/admin/v1/admin.grpc.pb.h"
@@ -43,6 +44,7 @@ using ::throughline::testing::TempDir;
 namespace es = ::throughline::eventstore::v1;
 namespace admin = ::throughline::admin::v1;
 namespace insights = ::throughline::insights::v1;
+namespace authv1 = ::throughline::auth::v1;
 
 // Runs `command` through the shell; returns its exit status and stdout.
 int RunShell(const std::string& command, std::string* output) {
@@ -75,7 +77,8 @@ std::unique_ptr<grpc::ClientContext> Context(const std::string& tenant) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::seconds(60));
-  if (!tenant.empty()) context->AddMetadata("throughline-tenant", tenant);
+  // The trust's admin; "" is the installation's operator (Admin RPCs).
+  testing::Authorize(context.get(), testing::RememberedToken(tenant));
   return context;
 }
 
@@ -117,6 +120,11 @@ TEST(MetricsTest, RealServerExposesValidMetricsThatMoveAndLogsLogfmt) {
 
   auto channel =
       grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  testing::RememberToken(
+      "metrics-trust",
+      testing::MintTokenThrough(
+          channel, testing::ReadOperatorToken(dir.path() + "/data"),
+          testing::PrincipalFor("metrics-trust")));
   auto stub = es::EventStore::NewStub(channel);
   constexpr int kAppends = 25;
   for (int i = 0; i < kAppends; ++i) {
@@ -331,6 +339,13 @@ TEST(BackupTest, BackupDuringFloodRestoresExactlyAndIsIncremental) {
   // while the backup is taken.
   constexpr char kTrust[] = "backup-trust";
   constexpr char kFlooded[] = "flooded";
+  // Tokens made before the backup: the restored server must know them.
+  services::auth::AuthStore* auth_store = (*original)->auth_store();
+  testing::RememberToken(kTrust, testing::MintToken(auth_store, kTrust));
+  testing::RememberToken(kFlooded, testing::MintToken(auth_store, kFlooded));
+  testing::RememberToken(
+      "", testing::MintToken(auth_store,
+                             testing::PrincipalFor("", authv1::ROLE_OPERATOR)));
   cli::DemoOptions demo_options;
   demo_options.schools = 2;
   demo_options.staff = 40;
@@ -340,7 +355,9 @@ TEST(BackupTest, BackupDuringFloodRestoresExactlyAndIsIncremental) {
   cli::DemoOutcome demo_outcome;
   std::thread demo([&] {
     demo_outcome =
-        cli::SendDemo(channel, *plan, {kTrust, "", ""}, absl::Seconds(60));
+        cli::SendDemo(channel, *plan,
+                      {testing::RememberedToken(kTrust), "", ""},
+                      absl::Seconds(60));
   });
   Flood flood(channel, kFlooded);
 
@@ -494,6 +511,9 @@ TEST(BackupTest, RefusedWithoutBackupDir) {
   absl::StatusOr<std::unique_ptr<services::Server>> server =
       services::Server::Start(config);
   ASSERT_TRUE(server.ok()) << server.status();
+  testing::RememberToken(
+      "", testing::MintToken((*server)->auth_store(),
+                             testing::PrincipalFor("", authv1::ROLE_OPERATOR)));
   auto stub = admin::Admin::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
                           grpc::InsecureChannelCredentials()));
