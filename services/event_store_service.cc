@@ -127,8 +127,17 @@ void ToProto(const eventstore::RecordedEvent& event, v1::RecordedEvent* proto) {
   proto->set_position(event.position);
 }
 
-EventStoreService::EventStoreService(eventstore::EventStore* store)
-    : store_(store) {}
+EventStoreService::EventStoreService(eventstore::EventStore* store,
+                                     Reveal reveal)
+    : store_(store), reveal_(std::move(reveal)) {}
+
+absl::Status EventStoreService::Out(const std::string& tenant,
+                                    const eventstore::RecordedEvent& event,
+                                    v1::RecordedEvent* proto) const {
+  ToProto(event, proto);
+  if (reveal_ == nullptr) return absl::OkStatus();
+  return reveal_(tenant, proto);
+}
 
 void EventStoreService::StopSubscriptions() { stopping_ = true; }
 
@@ -188,7 +197,9 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
       store_->ReadStream(*tenant, request->stream(), from, backwards, *count);
   if (!events.ok()) return ToGrpcStatus(events.status());
   for (const eventstore::RecordedEvent& event : *events) {
-    ToProto(event, response->add_events());
+    if (absl::Status s = Out(*tenant, event, response->add_events()); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
   }
   // Events appended since GetStreamInfo may have been read too.
   const uint64_t revision = std::max(
@@ -212,7 +223,9 @@ grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
       *tenant, request->from_position(), FromProto(request->filter()), *count);
   if (!page.ok()) return ToGrpcStatus(page.status());
   for (const eventstore::RecordedEvent& event : page->events) {
-    ToProto(event, response->add_events());
+    if (absl::Status s = Out(*tenant, event, response->add_events()); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
   }
   response->set_next_position(page->next_position);
   response->set_head_position(page->head_position);
@@ -239,7 +252,10 @@ grpc::Status EventStoreService::Subscribe(
     uint64_t delivered = next - 1;
     for (const eventstore::RecordedEvent& event : page->events) {
       message.Clear();
-      ToProto(event, message.mutable_event());
+      if (absl::Status s = Out(*tenant, event, message.mutable_event());
+          !s.ok()) {
+        return ToGrpcStatus(s);
+      }
       if (!writer->Write(message)) return grpc::Status::CANCELLED;
       delivered = event.position;
     }

@@ -9,6 +9,8 @@
 #define THROUGHLINE_SERVICES_EVENT_STORE_SERVICE_H_
 
 #include <atomic>
+#include <functional>
+#include <string>
 
 #include "eventstore/event_store.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
@@ -21,8 +23,16 @@ class EventStoreService final
     : public v1::EventStore::WithCallbackMethod_Append<
           v1::EventStore::Service> {
  public:
-  // `store` must outlive the service.
-  explicit EventStoreService(eventstore::EventStore* store);
+  // Turns a stored event into what a reader may see (e.g. decrypts its
+  // personal data), in place. Runs on every event ReadStream, ReadAll and
+  // Subscribe return; an error fails the read.
+  using Reveal = std::function<absl::Status(const std::string& tenant,
+                                            v1::RecordedEvent* event)>;
+
+  // `store` must outlive the service. An empty `reveal` returns events as
+  // stored.
+  explicit EventStoreService(eventstore::EventStore* store,
+                             Reveal reveal = nullptr);
 
   // Ends every open subscription (with UNAVAILABLE) and refuses new ones, so
   // that the server can shut down without waiting for them.
@@ -48,7 +58,13 @@ class EventStoreService final
                           v1::GetLogInfoResponse* response) override;
 
  private:
+  // ToProto, then reveal_.
+  absl::Status Out(const std::string& tenant,
+                   const eventstore::RecordedEvent& event,
+                   v1::RecordedEvent* proto) const;
+
   eventstore::EventStore* const store_;
+  const Reveal reveal_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -31,8 +31,9 @@ absl::Time DeadlineOf(const grpc::ServerContext& context) {
 }  // namespace
 
 InsightsService::InsightsService(const eventstore::EventStore* log,
-                                 projections::Projector* projector)
-    : log_(log), projector_(projector) {}
+                                 projections::Projector* projector,
+                                 const privacy::PersonalData* personal_data)
+    : log_(log), projector_(projector), personal_data_(personal_data) {}
 
 absl::StatusOr<projections::TrustHistory> InsightsService::History(
     const std::string& tenant, uint64_t position) const {
@@ -135,7 +136,7 @@ grpc::Status InsightsService::Answer(grpc::ServerContext* context,
   absl::StatusOr<Loaded> loaded = Load(*context, query);
   if (!loaded.ok()) return ToGrpcStatus(loaded.status());
   *response = compute(loaded->history, loaded->params);
-  return grpc::Status::OK;
+  return ToGrpcStatus(personal_data_->Reveal(loaded->tenant, response));
 }
 
 grpc::Status InsightsService::GetEmergentNeeds(
@@ -206,7 +207,7 @@ grpc::Status InsightsService::GetStaffRecord(
                                    record.status().message()));
   }
   *response = *std::move(record);
-  return grpc::Status::OK;
+  return ToGrpcStatus(personal_data_->Reveal(loaded->tenant, response));
 }
 
 grpc::Status InsightsService::GetConnectingTheDots(
@@ -248,7 +249,7 @@ grpc::Status InsightsService::GetDecisionAudit(
       projections::DecisionAudit(loaded->history, loaded->params, load);
   if (!audit.ok()) return ToGrpcStatus(audit.status());
   *response = *std::move(audit);
-  return grpc::Status::OK;
+  return ToGrpcStatus(personal_data_->Reveal(tenant, response));
 }
 
 grpc::Status InsightsService::GetProgrammeDesign(

@@ -16,6 +16,7 @@
 #include "projections/history.h"
 #include "projections/projector.h"
 #include "projections/views.h"
+#include "services/privacy/personal_data.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
 
 namespace throughline::services {
@@ -24,9 +25,12 @@ namespace insights = ::throughline::insights::v1;
 
 class InsightsService final : public insights::Insights::Service {
  public:
-  // `log` and `projector` must outlive the service.
+  // `log`, `projector` and `personal_data` must outlive the service. Every
+  // reply's personal data is revealed (decrypted or marked erased) by
+  // `personal_data`.
   InsightsService(const eventstore::EventStore* log,
-                  projections::Projector* projector);
+                  projections::Projector* projector,
+                  const privacy::PersonalData* personal_data);
 
   // Ends open watches, so that the server can shut down.
   void StopWatches() { stopping_ = true; }
@@ -91,6 +95,7 @@ class InsightsService final : public insights::Insights::Service {
 
   const eventstore::EventStore* const log_;
   projections::Projector* const projector_;
+  const privacy::PersonalData* const personal_data_;
   std::atomic<bool> stopping_{false};
 };
 

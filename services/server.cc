@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -34,10 +35,37 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   if (!store.ok()) return store.status();
 
   std::unique_ptr<Server> server(new Server(config, *std::move(store)));
-  server->event_store_service_ =
-      std::make_unique<EventStoreService>(server->store_.get());
-  server->command_runner_ =
-      std::make_unique<cpd::CommandRunner>(server->store_.get());
+  const bool default_key = config.master_key_file.empty();
+  const std::string key_file =
+      default_key
+          ? (std::filesystem::path(config.data_dir) / "master.key").string()
+          : config.master_key_file;
+  if (default_key && !std::filesystem::exists(key_file)) {
+    std::cerr << "throughline-server: creating a master key at " << key_file
+              << " for personal data. Fine for trying Throughline out; in "
+                 "production set master_key_file to a file kept outside "
+                 "data_dir and its backups (docs/audit-and-privacy.md).\n";
+  }
+  absl::StatusOr<std::string> master_key =
+      privacy::LoadMasterKey(key_file, /*create_if_missing=*/default_key);
+  if (!master_key.ok()) {
+    server->store_->Shutdown();
+    return master_key.status();
+  }
+  server->personal_data_ = std::make_unique<privacy::PersonalData>(
+      server->store_.get(), *std::move(master_key));
+  server->event_store_service_ = std::make_unique<EventStoreService>(
+      server->store_.get(),
+      [personal_data = server->personal_data_.get()](const std::string& tenant,
+                                                     v1::RecordedEvent* event) {
+        return personal_data->RevealStoredEvent(tenant, event->type(),
+                                                event->mutable_data());
+      });
+  server->command_runner_ = std::make_unique<cpd::CommandRunner>(
+      server->store_.get(), server->personal_data_.get());
+  server->privacy_service_ = std::make_unique<privacy::PrivacyService>(
+      server->store_.get(), server->command_runner_.get(),
+      server->personal_data_.get());
   cpd::CommandRunner* runner = server->command_runner_.get();
   auto& silos = server->cpd_services_;
   silos.push_back(std::make_unique<cpd::OrganisationService>(runner));
@@ -59,7 +87,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->projector_ = std::make_unique<projections::Projector>(
       server->store_.get(), server->facts_.get());
   server->insights_service_ = std::make_unique<InsightsService>(
-      server->store_.get(), server->projector_.get());
+      server->store_.get(), server->projector_.get(),
+      server->personal_data_.get());
 
   if (absl::Status s = server->CreateBus(); !s.ok()) {
     server->store_->Shutdown();
@@ -74,6 +103,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.RegisterService(server->event_store_service_.get());
   for (auto& service : silos) builder.RegisterService(service.get());
   builder.RegisterService(server->insights_service_.get());
+  builder.RegisterService(server->privacy_service_.get());
   if (server->bus_service_ != nullptr) {
     builder.RegisterService(server->bus_service_.get());
   }
@@ -103,9 +133,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   }
   health->SetServingStatus(
       ::throughline::insights::v1::Insights::service_full_name(), true);
+  health->SetServingStatus(
+      ::throughline::privacy::v1::PrivacyService::service_full_name(), true);
   health->SetServingStatus(true);
   server->projector_->Start();
   server->StartBus();
+  if (config.retention_interval_seconds > 0) {
+    server->privacy_service_->StartSchedule(
+        absl::Seconds(config.retention_interval_seconds));
+  }
   return server;
 }
 
@@ -118,6 +154,7 @@ void Server::Shutdown() {
     return;
   }
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  privacy_service_->StopSchedule();
   event_store_service_->StopSubscriptions();
   insights_service_->StopWatches();
   grpc_server_->Shutdown(std::chrono::system_clock::now() +

@@ -16,6 +16,8 @@
 #include "services/cpd/command_runner.h"
 #include "services/event_store_service.h"
 #include "services/insights_service.h"
+#include "services/privacy/personal_data.h"
+#include "services/privacy/privacy_service.h"
 #include "services/server_config.h"
 
 namespace throughline::services {
@@ -59,6 +61,10 @@ class Server {
 
   const ServerConfig config_;
   std::unique_ptr<eventstore::EventStore> store_;
+  // Personal data: sealed at append, revealed in replies
+  // (docs/audit-and-privacy.md).
+  std::unique_ptr<privacy::PersonalData> personal_data_;
+  std::unique_ptr<privacy::PrivacyService> privacy_service_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<cpd::CommandRunner> command_runner_;
   // The CPD silo services.

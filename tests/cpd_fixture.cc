@@ -59,14 +59,22 @@ void CpdFixture::SetUp() {
   auto store = eventstore::EventStore::Open(options);
   ASSERT_TRUE(store.ok()) << store.status();
   store_ = *std::move(store);
-  runner_ = std::make_unique<services::cpd::CommandRunner>(store_.get());
+  personal_data_ = std::make_unique<services::privacy::PersonalData>(
+      store_.get(), std::string(services::privacy::kKeyBytes, 'k'));
+  runner_ = std::make_unique<services::cpd::CommandRunner>(
+      store_.get(), personal_data_.get());
   services_.push_back(
       std::make_unique<services::cpd::OrganisationService>(runner_.get()));
   services_.push_back(
       std::make_unique<services::cpd::StaffDirectoryService>(runner_.get()));
   AddServices(runner_.get(), &services_);
-  event_store_service_ =
-      std::make_unique<services::EventStoreService>(store_.get());
+  event_store_service_ = std::make_unique<services::EventStoreService>(
+      store_.get(),
+      [pd = personal_data_.get()](const std::string& tenant,
+                                  eventstore::v1::RecordedEvent* event) {
+        return pd->RevealStoredEvent(tenant, event->type(),
+                                     event->mutable_data());
+      });
 
   grpc::ServerBuilder builder;
   int port = 0;

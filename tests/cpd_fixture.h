@@ -84,6 +84,7 @@ class CpdFixture : public ::testing::Test {
  private:
   TempDir dir_;
   std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<services::privacy::PersonalData> personal_data_;
   std::unique_ptr<services::cpd::CommandRunner> runner_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Service> event_store_service_;
