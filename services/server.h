@@ -39,6 +39,8 @@ class Server {
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
   eventstore::EventStore* store() { return store_.get(); }
+  // Seals and reveals personal data (docs/audit-and-privacy.md).
+  privacy::PersonalData* personal_data() { return personal_data_.get(); }
 
   // Stops cleanly: reports NOT_SERVING, ends subscriptions, lets in-flight
   // calls finish for up to config.shutdown_grace_seconds (appends already

@@ -78,6 +78,12 @@ class CpdFixture : public ::testing::Test {
   std::vector<cpd::CpdEvent> StreamEvents(const std::string& stream) const;
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // The store, and the sealing of personal data the runner uses (set
+  // before AddServices is called).
+  eventstore::EventStore* store() const { return store_.get(); }
+  services::privacy::PersonalData* personal_data() const {
+    return personal_data_.get();
+  }
   std::unique_ptr<cpd::OrganisationService::Stub> organisation_;
   std::unique_ptr<cpd::StaffDirectoryService::Stub> staff_;
 

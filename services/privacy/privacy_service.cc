@@ -61,7 +61,8 @@ std::optional<T> ParsePrivacyEvent(const eventstore::EventRecord& record) {
 }
 
 // Adds to `matched` the path of every field in `message` that names
-// `staff_id` (a field called staff_id or ending in _staff_id(s)), or
+// `staff_id` (a field called staff_id or line_manager_id, or ending in
+// _staff_id(s)), or
 // whose name is goal_id and value one of `goals`.
 void MatchSubject(const Message& message, const std::string& path,
                   const std::string& staff_id,
@@ -87,7 +88,7 @@ void MatchSubject(const Message& message, const std::string& path,
     }
     if (field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) continue;
     const std::string& name = field->name();
-    const bool names_staff = name == "staff_id" ||
+    const bool names_staff = name == "staff_id" || name == "line_manager_id" ||
                              absl::EndsWith(name, "_staff_id") ||
                              absl::EndsWith(name, "_staff_ids");
     const bool names_goal = name == "goal_id";
