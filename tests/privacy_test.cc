@@ -298,6 +298,11 @@ TEST_F(ErasureTest, EraseKeepsFiguresShowsErasedAndRemovesTheKeyFromDisk) {
   const uint64_t head = Head();
   const Answers before = Ask(Query(head));
   EXPECT_EQ(before.staff.personal().display_name(), subject_name_);
+  // The chain head an auditor saved before the erasure.
+  es::VerifyResponse chain_before;
+  ASSERT_TRUE(events_->Verify(Ctx().get(), {}, &chain_before).ok());
+  ASSERT_FALSE(chain_before.has_mismatch());
+  ASSERT_EQ(chain_before.last_position(), head);
 
   // The subject's wrapped keys are on disk before erasure.
   StopServer();
@@ -375,6 +380,17 @@ TEST_F(ErasureTest, EraseKeepsFiguresShowsErasedAndRemovesTheKeyFromDisk) {
   EXPECT_GE(erased_fields, 2u);
   EXPECT_TRUE(still_clear.count(subject_name_) == 0);
   EXPECT_TRUE(still_clear.count(subject_email_) == 0);
+
+  // The chain still verifies, through the head saved before the erasure.
+  es::VerifyRequest verify;
+  verify.mutable_expected_head()->set_position(head);
+  verify.mutable_expected_head()->set_hash(chain_before.chain_hash());
+  es::VerifyResponse chain_after;
+  ASSERT_TRUE(events_->Verify(Ctx().get(), verify, &chain_after).ok());
+  EXPECT_FALSE(chain_after.has_mismatch());
+  EXPECT_EQ(chain_after.events_checked(), head + 1);
+  EXPECT_EQ(chain_after.expected_head_found_at(), head);
+  EXPECT_FALSE(chain_after.expected_head_differs());
 
   // The export records the erasure.
   privacy::ExportSubjectRequest export_request;
