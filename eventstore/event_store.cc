@@ -1366,6 +1366,8 @@ EventStore::ListSecrets(const std::string& tenant,
 absl::StatusOr<size_t> EventStore::DestroySecrets(
     const std::string& tenant, const std::string& name_prefix) {
   return impl_->DestroySecrets(tenant, name_prefix);
+}
+
 absl::StatusOr<VerifyReport> EventStore::Verify(
     const VerifyOptions& options) const {
   return impl_->Verify(options);
