@@ -59,6 +59,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       [personal_data = server->personal_data_.get()](const std::string& tenant,
                                                      v1::RecordedEvent* event) {
         return personal_data->RevealStoredEvent(tenant, event->type(),
+                                                event->content_type(),
                                                 event->mutable_data());
       });
   server->command_runner_ = std::make_unique<cpd::CommandRunner>(

@@ -73,6 +73,7 @@ void CpdFixture::SetUp() {
       [pd = personal_data_.get()](const std::string& tenant,
                                   eventstore::v1::RecordedEvent* event) {
         return pd->RevealStoredEvent(tenant, event->type(),
+                                     event->content_type(),
                                      event->mutable_data());
       });
 

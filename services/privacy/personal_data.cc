@@ -459,13 +459,16 @@ absl::Status PersonalData::Reveal(const std::string& tenant,
 
 absl::Status PersonalData::RevealStoredEvent(const std::string& tenant,
                                              const std::string& type,
+                                             const std::string& content_type,
                                              std::string* data) const {
+  if (content_type != projections::CpdContentType(type)) {
+    return absl::OkStatus();  // Not written by the CPD services.
+  }
   eventstore::EventRecord record;
   record.set_type(type);
   record.set_data(*data);
   absl::StatusOr<cpd::CpdEvent> event = projections::DecodeCpdEvent(record);
-  if (absl::IsNotFound(event.status())) return absl::OkStatus();  // Not CPD.
-  if (!event.ok()) return event.status();
+  if (!event.ok()) return absl::OkStatus();  // Not a CPD event after all.
   if (absl::Status s = Reveal(tenant, &*event); !s.ok()) return s;
   eventstore::ProposedEvent encoded;
   projections::EncodeCpdEvent(*event, &encoded);

@@ -75,11 +75,14 @@ class PersonalData {
   absl::Status Reveal(const std::string& tenant,
                       google::protobuf::Message* message) const;
 
-  // Reveal for one stored event given as its type and data: when `type` is
-  // a CPD event type, decodes `*data`, reveals it and encodes it again;
-  // other events are left as they are.
+  // Reveal for one stored event given as its type, content type and data:
+  // when it is a CPD event as the CPD services store them (its content type
+  // names the throughline.cpd.v1 message of its type) and its data parses,
+  // decodes `*data`, reveals it and encodes it again. Any other event, e.g.
+  // one a client appended through the generic API, is left as it is.
   absl::Status RevealStoredEvent(const std::string& tenant,
                                  const std::string& type,
+                                 const std::string& content_type,
                                  std::string* data) const;
 
   // Destroys `subject`'s data keys of the given kinds (all kinds when
