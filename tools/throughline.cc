@@ -252,9 +252,14 @@ Views (the joined-up views of the trust, docs/views.md):
       6. Impact per area: mean observation ratings of attendees before and
       after their first session on it, beside everyone else's; impact
       evaluations by level.
-  decisions [query flags]
+  decisions [query flags] [--replay]
       7. Decision audit: each decision with its evidence replayed as of the
       cited log position, beside the same view now.
+        --replay            for each replayed piece of evidence, every
+                            figure of the view then (as of the cited
+                            position) beside now, with the change; csv
+                            prints one row per figure (decision, evidence,
+                            view, figure, then, now, change)
   programmes [query flags]
       8. Programme design: sessions, span, follow-up and EEF mechanism
       groups per programme, FLAGGED when it never reaches C or D; one-off
@@ -1512,8 +1517,29 @@ int RunImpact(const GlobalOptions& options, const ParsedArgs& args) {
 }
 
 int RunDecisions(const GlobalOptions& options, const ParsedArgs& args) {
-  return RunQueryView<insights::DecisionAuditView>(
-      "decisions", &InsightsStub::GetDecisionAudit, options, args);
+  if (!args.Has("replay")) {
+    return RunQueryView<insights::DecisionAuditView>(
+        "decisions", &InsightsStub::GetDecisionAudit, options, args);
+  }
+  if (std::optional<int> error = CheckPositional(args, "decisions", 0)) {
+    return *error;
+  }
+  insights::ViewQuery query;
+  OutputFormat format = OutputFormat::kTable;
+  if (std::optional<int> error =
+          ReadViewFlags(args, "decisions", &query, &format)) {
+    return *error;
+  }
+  Client client(options);
+  std::unique_ptr<InsightsStub> stub =
+      insights::Insights::NewStub(client.channel());
+  insights::DecisionAuditView view;
+  grpc::Status status =
+      stub->GetDecisionAudit(client.NewContext().get(), query, &view);
+  if (!status.ok()) return CallError(status);
+  absl::StatusOr<std::string> text = FormatDecisionReplay(view, format);
+  if (!text.ok()) return LocalError(text.status().message());
+  return PrintText(*text);
 }
 
 int RunProgrammes(const GlobalOptions& options, const ParsedArgs& args) {
@@ -1776,7 +1802,7 @@ constexpr Command kCommands[] = {
     {"dots", kViewQueryFlags, RunDots},
     {"money", kViewQueryFlags, RunMoney},
     {"impact", kViewQueryFlags, RunImpact},
-    {"decisions", kViewQueryFlags, RunDecisions},
+    {"decisions", kDecisionsFlags, RunDecisions},
     {"programmes", kViewQueryFlags, RunProgrammes},
     {"views", kFormatFlags, RunViews},
     {"subject", kSubjectFlags, RunSubject},
