@@ -6,10 +6,14 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "eventstore/errors.h"
 #include "eventstore/format.h"
+#include "services/auth/auth_service.h"
+#include "services/auth/confidential.h"
+#include "services/auth/gate.h"
 #include "services/grpc_status.h"
 #include "services/tenant.h"
 #include "services/timestamps.h"
@@ -171,8 +175,9 @@ void ToProto(const eventstore::RecordedEvent& event, v1::RecordedEvent* proto) {
 }
 
 EventStoreService::EventStoreService(eventstore::EventStore* store,
+                                     auth::AuthStore* access_log,
                                      Reveal reveal)
-    : store_(store), reveal_(std::move(reveal)) {}
+    : store_(store), access_log_(access_log), reveal_(std::move(reveal)) {}
 
 absl::Status EventStoreService::Out(const std::string& tenant,
                                     const eventstore::RecordedEvent& event,
@@ -180,6 +185,25 @@ absl::Status EventStoreService::Out(const std::string& tenant,
   ToProto(event, proto);
   if (reveal_ == nullptr) return absl::OkStatus();
   return reveal_(tenant, proto);
+}
+
+absl::Status EventStoreService::RecordRawRead(
+    const grpc::ServerContextBase& context, absl::string_view stream,
+    uint64_t from_position) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(context);
+  if (!caller.ok()) return caller.status();
+  if (stream.empty()) {
+    // The whole log holds everyone's data.
+    return auth::RecordRead(access_log_, *caller, "",
+                            absl::StrCat("log from position ", from_position));
+  }
+  // A person's stream: "staff-<staff_id>".
+  if (absl::StartsWith(stream, kPersonStreamPrefix)) {
+    return auth::RecordRead(access_log_, *caller,
+                            stream.substr(sizeof(kPersonStreamPrefix) - 1),
+                            absl::StrCat("stream ", stream));
+  }
+  return absl::OkStatus();
 }
 
 void EventStoreService::StopSubscriptions() { stopping_ = true; }
@@ -219,6 +243,8 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
 grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
                                            const v1::ReadStreamRequest* request,
                                            v1::ReadStreamResponse* response) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint32_t> count =
@@ -239,10 +265,15 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
       store_->ReadStream(*tenant, request->stream(), from, backwards, *count);
   if (!events.ok()) return ToGrpcStatus(events.status());
+  if (absl::Status s = RecordRawRead(*context, request->stream(), 0); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   for (const eventstore::RecordedEvent& event : *events) {
-    if (absl::Status s = Out(*tenant, event, response->add_events()); !s.ok()) {
+    v1::RecordedEvent* out = response->add_events();
+    if (absl::Status s = Out(*tenant, event, out); !s.ok()) {
       return ToGrpcStatus(s);
     }
+    auth::RedactForCaller(*caller, out);
   }
   // Events appended since GetStreamInfo may have been read too.
   const uint64_t revision = std::max(
@@ -257,6 +288,8 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
 grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
                                         const v1::ReadAllRequest* request,
                                         v1::ReadAllResponse* response) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint32_t> count =
@@ -265,10 +298,16 @@ grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
   absl::StatusOr<eventstore::LogPage> page = store_->ReadLog(
       *tenant, request->from_position(), FromProto(request->filter()), *count);
   if (!page.ok()) return ToGrpcStatus(page.status());
+  if (absl::Status s = RecordRawRead(*context, "", request->from_position());
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   for (const eventstore::RecordedEvent& event : page->events) {
-    if (absl::Status s = Out(*tenant, event, response->add_events()); !s.ok()) {
+    v1::RecordedEvent* out = response->add_events();
+    if (absl::Status s = Out(*tenant, event, out); !s.ok()) {
       return ToGrpcStatus(s);
     }
+    auth::RedactForCaller(*caller, out);
   }
   response->set_next_position(page->next_position);
   response->set_head_position(page->head_position);
@@ -278,9 +317,15 @@ grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
 grpc::Status EventStoreService::Subscribe(
     grpc::ServerContext* context, const v1::SubscribeRequest* request,
     grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   const eventstore::LogFilter filter = FromProto(request->filter());
+  if (absl::Status s = RecordRawRead(*context, "", request->from_position());
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   const grpc::Status stopping(grpc::StatusCode::UNAVAILABLE,
                               "the server is shutting down; resubscribe from "
                               "the position after the last one received");
@@ -299,6 +344,7 @@ grpc::Status EventStoreService::Subscribe(
           !s.ok()) {
         return ToGrpcStatus(s);
       }
+      auth::RedactForCaller(*caller, message.mutable_event());
       if (!writer->Write(message)) return grpc::Status::CANCELLED;
       delivered = event.position;
     }

@@ -12,7 +12,9 @@
 #include <functional>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "eventstore/event_store.h"
+#include "services/auth/auth_store.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 
 namespace throughline::services {
@@ -25,14 +27,16 @@ class EventStoreService final
  public:
   // Turns a stored event into what a reader may see (e.g. decrypts its
   // personal data), in place. Runs on every event ReadStream, ReadAll and
-  // Subscribe return; an error fails the read.
+  // Subscribe return, before confidential text is redacted; an error fails
+  // the read.
   using Reveal = std::function<absl::Status(const std::string& tenant,
                                             v1::RecordedEvent* event)>;
 
-  // `store` must outlive the service. An empty `reveal` returns events as
-  // stored.
-  explicit EventStoreService(eventstore::EventStore* store,
-                             Reveal reveal = nullptr);
+  // `store` and `access_log` must outlive the service. Raw reads of a
+  // person's stream ("staff-<id>") and of the whole log are recorded in the
+  // caller's trust's access log. An empty `reveal` returns events as stored.
+  EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log,
+                    Reveal reveal = nullptr);
 
   // Ends every open subscription (with UNAVAILABLE) and refuses new ones, so
   // that the server can shut down without waiting for them.
@@ -61,13 +65,20 @@ class EventStoreService final
                       v1::VerifyResponse* response) override;
 
  private:
+  static constexpr char kPersonStreamPrefix[] = "staff-";
+
+  // Records a raw read in the access log (see the constructor).
+  absl::Status RecordRawRead(const grpc::ServerContextBase& context,
+                             absl::string_view stream, uint64_t from_position);
+
+  eventstore::EventStore* const store_;
+  auth::AuthStore* const access_log_;
+  const Reveal reveal_;
+
   // ToProto, then reveal_.
   absl::Status Out(const std::string& tenant,
                    const eventstore::RecordedEvent& event,
                    v1::RecordedEvent* proto) const;
-
-  eventstore::EventStore* const store_;
-  const Reveal reveal_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -1,6 +1,6 @@
-// How a call names its tenant. Until credentials carry the tenant, a client
-// names it in the request metadata key below; the value is validated by
-// eventstore::ValidateTenant.
+// The tenant of a call: the trust of the caller's credential, as admitted by
+// the server's gate (services/auth/gate.h). No header chosen by the client
+// names it.
 
 #ifndef THROUGHLINE_SERVICES_TENANT_H_
 #define THROUGHLINE_SERVICES_TENANT_H_
@@ -12,10 +12,9 @@
 
 namespace throughline::services {
 
-inline constexpr char kTenantMetadataKey[] = "throughline-tenant";
-
-// The validated tenant of a call: InvalidArgument naming "tenant" when the
-// metadata key is missing, repeated or malformed.
+// The trust of the admitted caller; UNAUTHENTICATED or PERMISSION_DENIED as
+// the gate decided (also PERMISSION_DENIED for a principal without a trust,
+// which the authorisation table never lets this far).
 absl::StatusOr<std::string> TenantOf(const grpc::ServerContextBase& context);
 
 }  // namespace throughline::services

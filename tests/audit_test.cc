@@ -26,7 +26,7 @@
 #include "rocksdb/db.h"
 #include "services/server.h"
 #include "services/server_config.h"
-#include "services/tenant.h"
+#include "tests/auth_support.h"
 #include "tests/cli_process.h"
 #include "tests/test_support.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
@@ -41,7 +41,9 @@ using eventstore::EventStoreOptions;
 using eventstore::VerifyOptions;
 using eventstore::VerifyReport;
 using ::testing::HasSubstr;
+using ::throughline::testing::Authorize;
 using ::throughline::testing::CliProcess;
+using ::throughline::testing::MintToken;
 using ::throughline::testing::NewUuid;
 using ::throughline::testing::Result;
 using ::throughline::testing::TempDir;
@@ -585,6 +587,7 @@ class VerifyServerTest : public ::testing::Test {
         services::Server::Start(config);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
+    token_ = MintToken(server_->auth_store(), "trust-a");
     address_ = absl::StrCat("127.0.0.1:", server_->port());
     stub_ = v1::EventStore::NewStub(
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
@@ -606,7 +609,7 @@ class VerifyServerTest : public ::testing::Test {
       event->set_data(absl::StrCat("{\"n\":", i, "}"));
     }
     grpc::ClientContext context;
-    context.AddMetadata(services::kTenantMetadataKey, "trust-a");
+    Authorize(&context, token_);
     v1::AppendResponse response;
     grpc::Status status = stub_->Append(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
@@ -615,14 +618,15 @@ class VerifyServerTest : public ::testing::Test {
   grpc::Status CallVerify(const v1::VerifyRequest& request,
                           v1::VerifyResponse* response) {
     grpc::ClientContext context;
-    context.AddMetadata(services::kTenantMetadataKey, "trust-a");
+    Authorize(&context, token_);
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(30));
     return stub_->Verify(&context, request, response);
   }
 
   Result Cli(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--server=" + address_, "--tenant=trust-a"});
+    args.insert(args.begin(), {"--server=" + address_, "--tenant=trust-a",
+                               "--token=" + token_});
     CliProcess process(args, {}, "");
     return process.Wait();
   }
@@ -632,6 +636,7 @@ class VerifyServerTest : public ::testing::Test {
   std::unique_ptr<services::Server> server_;
   std::unique_ptr<v1::EventStore::Stub> stub_;
   std::string address_;
+  std::string token_;  // An admin's of trust-a.
 };
 
 TEST_F(VerifyServerTest, VerifyRpcReportsAnIntactLog) {
@@ -649,7 +654,7 @@ TEST_F(VerifyServerTest, VerifyRpcReportsAnIntactLog) {
 
   // GetLogInfo gives the same head and hash.
   grpc::ClientContext context;
-  context.AddMetadata(services::kTenantMetadataKey, "trust-a");
+  Authorize(&context, token_);
   v1::GetLogInfoResponse info;
   ASSERT_TRUE(stub_->GetLogInfo(&context, {}, &info).ok());
   EXPECT_EQ(info.head_position(), 8u);
@@ -816,11 +821,11 @@ TEST_F(VerifyServerTest, RpcPagesThroughALongLogAndCliAgrees) {
 class DecisionReplayTest : public VerifyServerTest {
  protected:
   Json Record(std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {"--server=" + address_, "--tenant=trust-a", "record"});
+    args.insert(args.begin(), {"--server=" + address_, "--tenant=trust-a",
+                               "--token=" + token_, "record"});
     CliProcess process(args, {}, "");
     Result result = process.Wait();
-    EXPECT_EQ(result.exit_code, 0) << args[3] << ": " << result.err;
+    EXPECT_EQ(result.exit_code, 0) << args[4] << ": " << result.err;
     return result.exit_code == 0 ? Json::parse(result.out) : Json();
   }
 
