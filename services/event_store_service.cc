@@ -175,8 +175,7 @@ void ToProto(const eventstore::RecordedEvent& event, v1::RecordedEvent* proto) {
 }
 
 EventStoreService::EventStoreService(eventstore::EventStore* store,
-                                     auth::AuthStore* access_log,
-                                     Reveal reveal)
+                                     auth::AuthStore* access_log, Reveal reveal)
     : store_(store), access_log_(access_log), reveal_(std::move(reveal)) {}
 
 absl::Status EventStoreService::Out(const std::string& tenant,

@@ -16,8 +16,8 @@
 #include "projections/history.h"
 #include "projections/projector.h"
 #include "projections/views.h"
-#include "services/privacy/personal_data.h"
 #include "services/auth/auth_store.h"
+#include "services/privacy/personal_data.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
 
 namespace throughline::services {

@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <iostream>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -160,8 +160,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->projector_ = std::make_unique<projections::Projector>(
       server->store_.get(), server->facts_.get());
   server->insights_service_ = std::make_unique<InsightsService>(
-      server->store_.get(), server->projector_.get(),
-      server->auth_store_.get(), server->personal_data_.get());
+      server->store_.get(), server->projector_.get(), server->auth_store_.get(),
+      server->personal_data_.get());
 
   if (absl::Status s = server->CreateBus(); !s.ok()) {
     server->store_->Shutdown();

@@ -23,6 +23,7 @@
 #include "services/privacy/personal_data.h"
 #include "services/privacy/privacy_service.h"
 #include "services/server.h"
+#include "tests/auth_support.h"
 #include "tests/cpd_fixture.h"
 #include "tests/test_support.h"
 #include "throughline/cpd/v1/appraisal.grpc.pb.h"
@@ -44,9 +45,12 @@ using google::protobuf::util::MessageDifferencer;
 
 constexpr char kTenant[] = "demo-trust";
 
+// A call as the trust's admin.
 std::unique_ptr<grpc::ClientContext> Ctx(const std::string& tenant = kTenant) {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("throughline-tenant", tenant);
+  if (std::string token = RememberedToken(tenant); !token.empty()) {
+    Authorize(context.get(), token);
+  }
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::seconds(60));
   return context;
@@ -165,8 +169,8 @@ class ErasureTest : public ::testing::Test {
     config_.listen = "127.0.0.1:0";
     config_.data_dir = dir_.path() + "/data";
     StartServer();
-    cli::DemoOutcome outcome =
-        cli::SendDemo(channel_, plan_, {kTenant, "", ""}, absl::Seconds(30));
+    cli::DemoOutcome outcome = cli::SendDemo(
+        channel_, plan_, {RememberedToken(kTenant), "", ""}, absl::Seconds(30));
     ASSERT_FALSE(outcome.failed_call.has_value())
         << outcome.failure.error_message();
   }
@@ -175,6 +179,7 @@ class ErasureTest : public ::testing::Test {
     auto server = services::Server::Start(config_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
+    RememberToken(kTenant, MintToken(server_->auth_store(), kTenant));
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                                    grpc::InsecureChannelCredentials());
     insights_ = insights::Insights::NewStub(channel_);
