@@ -326,6 +326,34 @@ class EventStore {
   absl::StatusOr<BackupOutcome> Backup(const std::string& backup_dir,
                                        const std::string& metadata);
 
+  // Secrets: small opaque values kept beside the log under (tenant, name),
+  // outside every event, so that they can be destroyed while the log stays
+  // append-only (e.g. wrapped encryption keys). Names are 1-512 bytes of
+  // any value; InvalidArgument otherwise. Secrets are not events: they have
+  // no position and are not seen by log reads.
+  //
+  // Stores `value` under (tenant, name), replacing any value, synced to disk
+  // before returning.
+  absl::Status PutSecret(const std::string& tenant, const std::string& name,
+                         const std::string& value);
+  // The value stored under (tenant, name), or nullopt when there is none.
+  absl::StatusOr<std::optional<std::string>> GetSecret(
+      const std::string& tenant, const std::string& name) const;
+  // Every (name, value) of `tenant` whose name starts with `name_prefix`, in
+  // name order.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSecrets(
+      const std::string& tenant, const std::string& name_prefix) const;
+  // Deletes every secret of `tenant` whose name starts with `name_prefix`
+  // and makes the deletion physical before returning: the deletion is
+  // synced, every column family is flushed (so that no live write-ahead log
+  // file still holds the old values and RocksDB deletes those files), and
+  // the secrets column family is compacted to its last level (so that no
+  // live table file holds them). Returns how many secrets were deleted.
+  // Copies made outside this database (backups, file-system snapshots) and
+  // blocks the file system has not reused yet are beyond its reach.
+  absl::StatusOr<size_t> DestroySecrets(const std::string& tenant,
+                                        const std::string& name_prefix);
+
   // Stops accepting appends, completes those already accepted and wakes
   // every waiter. Idempotent; the destructor calls it.
   void Shutdown();

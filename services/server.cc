@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -111,10 +112,38 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     server->store_->Shutdown();
     return s;
   }
+  const bool default_key = config.master_key_file.empty();
+  const std::string key_file =
+      default_key
+          ? (std::filesystem::path(config.data_dir) / "master.key").string()
+          : config.master_key_file;
+  if (default_key && !std::filesystem::exists(key_file)) {
+    std::cerr << "throughline-server: creating a master key at " << key_file
+              << " for personal data. Fine for trying Throughline out; in "
+                 "production set master_key_file to a file kept outside "
+                 "data_dir and its backups (docs/audit-and-privacy.md).\n";
+  }
+  absl::StatusOr<std::string> master_key =
+      privacy::LoadMasterKey(key_file, /*create_if_missing=*/default_key);
+  if (!master_key.ok()) {
+    server->store_->Shutdown();
+    return master_key.status();
+  }
+  server->personal_data_ = std::make_unique<privacy::PersonalData>(
+      server->store_.get(), *std::move(master_key));
   server->event_store_service_ = std::make_unique<EventStoreService>(
-      server->store_.get(), server->auth_store_.get());
-  server->command_runner_ =
-      std::make_unique<cpd::CommandRunner>(server->store_.get());
+      server->store_.get(), server->auth_store_.get(),
+      [personal_data = server->personal_data_.get()](const std::string& tenant,
+                                                     v1::RecordedEvent* event) {
+        return personal_data->RevealStoredEvent(tenant, event->type(),
+                                                event->content_type(),
+                                                event->mutable_data());
+      });
+  server->command_runner_ = std::make_unique<cpd::CommandRunner>(
+      server->store_.get(), server->personal_data_.get());
+  server->privacy_service_ = std::make_unique<privacy::PrivacyService>(
+      server->store_.get(), server->command_runner_.get(),
+      server->personal_data_.get());
   cpd::CommandRunner* runner = server->command_runner_.get();
   auto& silos = server->cpd_services_;
   silos.push_back(std::make_unique<cpd::OrganisationService>(runner));
@@ -136,8 +165,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->projector_ = std::make_unique<projections::Projector>(
       server->store_.get(), server->facts_.get());
   server->insights_service_ = std::make_unique<InsightsService>(
-      server->store_.get(), server->projector_.get(),
-      server->auth_store_.get());
+      server->store_.get(), server->projector_.get(), server->auth_store_.get(),
+      server->personal_data_.get());
 
   if (absl::Status s = server->CreateBus(); !s.ok()) {
     server->store_->Shutdown();
@@ -170,6 +199,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.RegisterService(server->event_store_service_.get());
   for (auto& service : silos) builder.RegisterService(service.get());
   builder.RegisterService(server->insights_service_.get());
+  builder.RegisterService(server->privacy_service_.get());
   if (server->bus_service_ != nullptr) {
     builder.RegisterService(server->bus_service_.get());
   }
@@ -203,12 +233,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   health->SetServingStatus(auth::v1::AuthService::service_full_name(), true);
   health->SetServingStatus(auth::v1::AccessLogService::service_full_name(),
                            true);
+  health->SetServingStatus(
+      ::throughline::privacy::v1::PrivacyService::service_full_name(), true);
   health->SetServingStatus(true);
   server->projector_->Start();
   server->StartBus();
   if (absl::Status s = server->StartOps(); !s.ok()) {
     server->Shutdown();
     return s;
+  }
+  if (config.retention_interval_seconds > 0) {
+    server->privacy_service_->StartSchedule(
+        absl::Seconds(config.retention_interval_seconds));
   }
   return server;
 }
@@ -223,6 +259,7 @@ void Server::Shutdown() {
     return;
   }
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  privacy_service_->StopSchedule();
   event_store_service_->StopSubscriptions();
   insights_service_->StopWatches();
   grpc_server_->Shutdown(std::chrono::system_clock::now() +

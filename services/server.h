@@ -24,6 +24,8 @@
 #include "services/event_store_service.h"
 #include "services/insights_service.h"
 #include "services/metrics.h"
+#include "services/privacy/personal_data.h"
+#include "services/privacy/privacy_service.h"
 #include "services/server_config.h"
 
 namespace throughline::services {
@@ -58,6 +60,8 @@ class Server {
   const std::string& bootstrap_token_file() const {
     return bootstrap_token_file_;
   }
+  // Seals and reveals personal data (docs/audit-and-privacy.md).
+  privacy::PersonalData* personal_data() { return personal_data_.get(); }
 
   // Stops cleanly: reports NOT_SERVING, ends subscriptions, lets in-flight
   // calls finish for up to config.shutdown_grace_seconds (appends already
@@ -110,6 +114,10 @@ class Server {
   std::unique_ptr<auth::AccessLogService> access_log_service_;
   std::string internal_credential_;
   std::string bootstrap_token_file_;
+  // Personal data: sealed at append, revealed in replies
+  // (docs/audit-and-privacy.md).
+  std::unique_ptr<privacy::PersonalData> personal_data_;
+  std::unique_ptr<privacy::PrivacyService> privacy_service_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<cpd::CommandRunner> command_runner_;
   // The CPD silo services.

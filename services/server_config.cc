@@ -194,6 +194,17 @@ const std::vector<Option>& Options() {
                  "Without TLS, allow listening on a non-loopback address "
                  "(credentials then cross the network in clear text).",
                  &ServerConfig::allow_insecure_listen),
+      OptionalStringOption(
+          "master_key_file",
+          "File with the master key wrapping personal-data keys (32 bytes or "
+          "64 hex digits, mode 0600). Empty: <data_dir>/master.key, created "
+          "if missing (quick start only; keep it outside data_dir and its "
+          "backups in production).",
+          &ServerConfig::master_key_file),
+      NumberOption("retention_interval_seconds",
+                   "How often the server runs the retention job itself, in "
+                   "seconds; 0 runs it only on request.",
+                   &ServerConfig::retention_interval_seconds, 0, 31536000),
   };
   return *options;
 }

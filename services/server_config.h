@@ -83,6 +83,16 @@ struct ServerConfig {
   // address unless this is true (e.g. behind a TLS-terminating proxy on a
   // private network).
   bool allow_insecure_listen = false;
+  // Privacy (docs/audit-and-privacy.md).
+  // File holding the master key that wraps the data keys of personal data
+  // (32 bytes or 64 hex digits, mode 0600). Empty means
+  // "<data_dir>/master.key", created with a new random key when missing:
+  // a quick-start default only, since a backup of data_dir then holds the
+  // key beside the data it protects. Production keeps it elsewhere.
+  std::string master_key_file;
+  // How often the server runs the retention job by itself, in seconds; 0
+  // runs it only on request (0 to 31536000).
+  uint64_t retention_interval_seconds = 0;
 };
 
 // One documented option, for --help and docs.

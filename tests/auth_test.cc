@@ -245,6 +245,12 @@ std::map<std::string, Expected> RoleMatrix() {
       {{kOp, kAdmin, kWriter, kTrust, kSchool, kStaff, kAudit}});
   set("throughline.auth.v1.AccessLogService", {"ListAccess"},
       {{kAdmin, kAudit, kStaff}});
+  set("throughline.privacy.v1.PrivacyService",
+      {"EraseSubject", "ExportSubject", "SetRetentionSchedule",
+       "RunRetention"},
+      {{kAdmin}});
+  set("throughline.privacy.v1.PrivacyService", {"GetRetentionSchedule"},
+      {{kAdmin, kAudit}});
   return m;
 }
 
