@@ -22,6 +22,7 @@
 #include "services/bus/ingest.h"
 #include "services/bus/relay.h"
 #include "services/cpd/silo_services.h"
+#include "services/log.h"
 #include "services/metrics_http.h"
 #include "services/rpc_metrics_interceptor.h"
 
@@ -118,10 +119,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
           ? (std::filesystem::path(config.data_dir) / "master.key").string()
           : config.master_key_file;
   if (default_key && !std::filesystem::exists(key_file)) {
-    std::cerr << "throughline-server: creating a master key at " << key_file
-              << " for personal data. Fine for trying Throughline out; in "
-                 "production set master_key_file to a file kept outside "
-                 "data_dir and its backups (docs/audit-and-privacy.md).\n";
+    Log(LogLevel::kWarn, "master_key_created",
+        {{"msg",
+          "created a master key for personal data in data_dir: fine for "
+          "trying Throughline out; in production set master_key_file to a "
+          "file kept outside data_dir and its backups "
+          "(docs/audit-and-privacy.md)"},
+         {"path", key_file}});
   }
   absl::StatusOr<std::string> master_key =
       privacy::LoadMasterKey(key_file, /*create_if_missing=*/default_key);

@@ -354,10 +354,9 @@ TEST(BackupTest, BackupDuringFloodRestoresExactlyAndIsIncremental) {
   ASSERT_TRUE(plan.ok()) << plan.status();
   cli::DemoOutcome demo_outcome;
   std::thread demo([&] {
-    demo_outcome =
-        cli::SendDemo(channel, *plan,
-                      {testing::RememberedToken(kTrust), "", ""},
-                      absl::Seconds(60));
+    demo_outcome = cli::SendDemo(channel, *plan,
+                                 {testing::RememberedToken(kTrust), "", ""},
+                                 absl::Seconds(60));
   });
   Flood flood(channel, kFlooded);
 
@@ -397,8 +396,10 @@ TEST(BackupTest, BackupDuringFloodRestoresExactlyAndIsIncremental) {
 
   // The second backup shares the first one's table files.
   EXPECT_EQ(second.backup_id(), first.backup_id() + 1);
-  ASSERT_EQ(second.stores_size(), 1);
+  // The event log and the credentials (auth) are backed up together.
+  ASSERT_EQ(second.stores_size(), 2);
   EXPECT_EQ(second.stores(0).store(), "eventstore");
+  EXPECT_EQ(second.stores(1).store(), "auth");
   EXPECT_LT(second.stores(0).new_file_count(), second.stores(0).file_count());
   EXPECT_LT(second.stores(0).new_bytes(), second.stores(0).size_bytes());
 
