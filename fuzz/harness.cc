@@ -100,7 +100,11 @@ void Sandbox::Open() {
   FUZZ_CHECK(auth.ok(), auth.status().ToString());
   auth_ = *std::move(auth);
   gate_ = std::make_unique<services::auth::Gate>(auth_.get());
-  runner_ = std::make_unique<services::cpd::CommandRunner>(store_.get());
+  // A fixed master key: what is fuzzed is sealing, not key management.
+  personal_data_ = std::make_unique<services::privacy::PersonalData>(
+      store_.get(), std::string(services::privacy::kKeyBytes, 'k'));
+  runner_ = std::make_unique<services::cpd::CommandRunner>(
+      store_.get(), personal_data_.get());
   silos_ = std::make_unique<Silos>(runner_.get());
   event_store_service_ =
       std::make_unique<services::EventStoreService>(store_.get(), auth_.get());
@@ -137,6 +141,7 @@ void Sandbox::Close() {
   event_store_service_.reset();
   silos_.reset();
   runner_.reset();
+  personal_data_.reset();
   gate_.reset();
   auth_.reset();
   if (store_ != nullptr) store_->Shutdown();

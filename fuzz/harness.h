@@ -30,6 +30,7 @@
 #include "services/cpd/command_runner.h"
 #include "services/cpd/silo_services.h"
 #include "services/event_store_service.h"
+#include "services/privacy/personal_data.h"
 
 // Reports a broken invariant as a crash, so that libFuzzer keeps the input.
 #define FUZZ_CHECK(condition, ...)                                           \
@@ -119,6 +120,7 @@ class Sandbox {
   std::unique_ptr<services::auth::Gate> gate_;
   std::string trust_;
   std::string token_;
+  std::unique_ptr<services::privacy::PersonalData> personal_data_;
   std::unique_ptr<services::cpd::CommandRunner> runner_;
   std::unique_ptr<Silos> silos_;
   std::unique_ptr<services::EventStoreService> event_store_service_;

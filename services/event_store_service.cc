@@ -178,8 +178,22 @@ void ToProto(const eventstore::RecordedEvent& event, v1::RecordedEvent* proto) {
 }
 
 EventStoreService::EventStoreService(eventstore::EventStore* store,
-                                     auth::AuthStore* access_log)
-    : store_(store), access_log_(access_log) {}
+                                     auth::AuthStore* access_log, Reveal reveal)
+    : store_(store), access_log_(access_log), reveal_(std::move(reveal)) {}
+
+absl::Status EventStoreService::Out(const std::string& tenant,
+                                    const eventstore::RecordedEvent& event,
+                                    v1::RecordedEvent* proto) const {
+  ToProto(event, proto);
+  if (reveal_.apply == nullptr) return absl::OkStatus();
+  return reveal_.apply(tenant, proto);
+}
+
+bool EventStoreService::MustDecode(absl::string_view type) const {
+  return auth::MayHoldConfidentialText(type) ||
+         (reveal_.apply != nullptr &&
+          (reveal_.may_change == nullptr || reveal_.may_change(type)));
+}
 
 absl::Status EventStoreService::RecordRawRead(
     const grpc::ServerContextBase& context, absl::string_view stream,
@@ -264,7 +278,9 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
   }
   for (const eventstore::RecordedEvent& event : *events) {
     v1::RecordedEvent* out = response->add_events();
-    ToProto(event, out);
+    if (absl::Status s = Out(*tenant, event, out); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
     auth::RedactForCaller(*caller, out);
   }
   // Events appended since GetStreamInfo may have been read too.
@@ -307,23 +323,28 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
     return reactor;
   }
   // The ReadAllResponse wire form, written as the log is read. An event is
-  // written from its stored bytes unless it is of a type that may hold
-  // confidential text (auth::MayHoldConfidentialText): such an event is
-  // decoded and has the text this caller may not read removed
-  // (auth::RedactForCaller), exactly as ReadStream and Subscribe do, so the
-  // raw path never sends what the decoding path would hide.
+  // written from its stored bytes unless it must be decoded (MustDecode):
+  // such an event is revealed and has the text this caller may not read
+  // removed (auth::RedactForCaller), exactly as ReadStream and Subscribe do,
+  // so the raw path never sends what the decoding path would change.
   auto* body = new std::string();
   v1::RecordedEvent decoded;
+  absl::Status revealed;
   absl::StatusOr<eventstore::LogScan> scan = store_->ScanLog(
       *tenant, request.from_position(), FromProto(request.filter()), *count,
       kMaxLogReadBytes,
-      [&caller, &decoded, body](uint64_t position,
-                                const eventstore::EventRecordView& record) {
-        if (!auth::MayHoldConfidentialText(record.type)) {
+      [this, &tenant, &caller, &decoded, body](
+          uint64_t position, const eventstore::EventRecordView& record) {
+        if (!MustDecode(record.type)) {
           AppendRecordedEventField(1, position, record, body);
           return absl::OkStatus();
         }
         SetRecordedEvent(position, record, &decoded);
+        if (reveal_.apply != nullptr) {
+          if (absl::Status s = reveal_.apply(*tenant, &decoded); !s.ok()) {
+            return s;
+          }
+        }
         auth::RedactForCaller(*caller, &decoded);
         AppendBytesField(1, decoded.SerializeAsString(), body);
         return absl::OkStatus();
@@ -379,6 +400,11 @@ grpc::Status EventStoreService::Subscribe(
           if (count == events.size()) events.emplace_back();
           v1::RecordedEvent* event = events[count++].mutable_event();
           SetRecordedEvent(position, record, event);
+          if (reveal_.apply != nullptr) {
+            if (absl::Status s = reveal_.apply(*tenant, event); !s.ok()) {
+              return s;
+            }
+          }
           auth::RedactForCaller(*caller, event);
           return absl::OkStatus();
         });

@@ -12,6 +12,8 @@
 #define THROUGHLINE_SERVICES_EVENT_STORE_SERVICE_H_
 
 #include <atomic>
+#include <functional>
+#include <string>
 
 #include "absl/strings/string_view.h"
 #include "eventstore/event_store.h"
@@ -26,10 +28,24 @@ class EventStoreService final
     : public v1::EventStore::WithRawCallbackMethod_ReadAll<
           v1::EventStore::WithCallbackMethod_Append<v1::EventStore::Service>> {
  public:
+  // Turns a stored event into what a reader may see (e.g. decrypts its
+  // personal data), in place. Runs on every event ReadStream, ReadAll and
+  // Subscribe return, before confidential text is redacted; an error fails
+  // the read.
+  struct Reveal {
+    // Whether `apply` may change events of this type. Events of other types
+    // (and confidential-free ones) are sent as stored, without decoding.
+    std::function<bool(absl::string_view type)> may_change;
+    std::function<absl::Status(const std::string& tenant,
+                               v1::RecordedEvent* event)>
+        apply;
+  };
+
   // `store` and `access_log` must outlive the service. Raw reads of a
   // person's stream ("staff-<id>") and of the whole log are recorded in the
-  // caller's trust's access log.
-  EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log);
+  // caller's trust's access log. An empty `reveal` returns events as stored.
+  EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log,
+                    Reveal reveal = {});
 
   // Ends every open subscription (with UNAVAILABLE) and refuses new ones, so
   // that the server can shut down without waiting for them.
@@ -67,6 +83,15 @@ class EventStoreService final
 
   eventstore::EventStore* const store_;
   auth::AuthStore* const access_log_;
+  const Reveal reveal_;
+
+  // ToProto, then reveal_.
+  absl::Status Out(const std::string& tenant,
+                   const eventstore::RecordedEvent& event,
+                   v1::RecordedEvent* proto) const;
+  // Whether an event of `type` must be decoded for reveal_ or for
+  // confidential-text redaction before it is sent.
+  bool MustDecode(absl::string_view type) const;
   std::atomic<bool> stopping_{false};
 };
 

@@ -39,4 +39,11 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(code, message, rich.SerializeAsString());
 }
 
+std::string GrpcCodeName(grpc::StatusCode code) {
+  // gRPC's codes are absl's, value for value.
+  std::string name =
+      absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+  return name.empty() ? "UNKNOWN" : name;
+}
+
 }  // namespace throughline::services

@@ -10,12 +10,18 @@
 #ifndef THROUGHLINE_SERVICES_GRPC_STATUS_H_
 #define THROUGHLINE_SERVICES_GRPC_STATUS_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
 
 namespace throughline::services {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The canonical name of `code`, e.g. "INVALID_ARGUMENT" ("UNKNOWN" for a
+// value outside the canonical codes), as metrics and dead letters show it.
+std::string GrpcCodeName(grpc::StatusCode code);
 
 }  // namespace throughline::services
 

@@ -35,10 +35,12 @@ absl::Time DeadlineOf(const grpc::ServerContext& context) {
 InsightsService::InsightsService(const eventstore::EventStore* log,
                                  projections::Projector* projector,
                                  auth::AuthStore* access_log,
+                                 const privacy::PersonalData* personal_data,
                                  size_t cached_facts)
     : log_(log),
       projector_(projector),
       access_log_(access_log),
+      personal_data_(personal_data),
       histories_(&projector->facts(), cached_facts) {}
 
 absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
@@ -161,7 +163,7 @@ grpc::Status InsightsService::Answer(grpc::ServerContext* context,
   absl::StatusOr<Loaded> loaded = Load(*context, query);
   if (!loaded.ok()) return ToGrpcStatus(loaded.status());
   *response = compute(*loaded->history, loaded->params);
-  return grpc::Status::OK;
+  return ToGrpcStatus(personal_data_->Reveal(loaded->tenant, response));
 }
 
 grpc::Status InsightsService::GetEmergentNeeds(
@@ -254,7 +256,7 @@ grpc::Status InsightsService::GetStaffRecord(
     return ToGrpcStatus(s);
   }
   *response = *std::move(record);
-  return grpc::Status::OK;
+  return ToGrpcStatus(personal_data_->Reveal(loaded->tenant, response));
 }
 
 grpc::Status InsightsService::GetConnectingTheDots(
@@ -284,7 +286,7 @@ grpc::Status InsightsService::GetDecisionAudit(
       projections::DecisionAudit(*loaded->history, loaded->params);
   if (!audit.ok()) return ToGrpcStatus(audit.status());
   *response = *std::move(audit);
-  return grpc::Status::OK;
+  return ToGrpcStatus(personal_data_->Reveal(loaded->tenant, response));
 }
 
 grpc::Status InsightsService::GetProgrammeDesign(

@@ -18,6 +18,7 @@
 #include "projections/projector.h"
 #include "projections/views.h"
 #include "services/auth/auth_store.h"
+#include "services/privacy/personal_data.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
 
 namespace throughline::services {
@@ -26,13 +27,16 @@ namespace insights = ::throughline::insights::v1;
 
 class InsightsService final : public insights::Insights::Service {
  public:
-  // `log`, `projector` and `access_log` must outlive the service. Every
-  // staff record read is recorded in the caller's trust's access log. Each
-  // trust's history at the newest position queried is kept in memory, up to
-  // `cached_facts` facts over all trusts (projections::HistoryCache).
+  // `log`, `projector`, `access_log` and `personal_data` must outlive the
+  // service. Every staff record read is recorded in the caller's trust's
+  // access log; every reply's personal data is revealed (decrypted or
+  // marked erased) by `personal_data`. Each trust's history at the newest
+  // position queried is kept in memory, up to `cached_facts` facts over all
+  // trusts (projections::HistoryCache).
   InsightsService(const eventstore::EventStore* log,
                   projections::Projector* projector,
                   auth::AuthStore* access_log,
+                  const privacy::PersonalData* personal_data,
                   size_t cached_facts = kDefaultCachedFacts);
 
   static constexpr size_t kDefaultCachedFacts = 200000;
@@ -100,6 +104,7 @@ class InsightsService final : public insights::Insights::Service {
   const eventstore::EventStore* const log_;
   projections::Projector* const projector_;
   auth::AuthStore* const access_log_;
+  const privacy::PersonalData* const personal_data_;
   std::atomic<bool> stopping_{false};
   projections::HistoryCache histories_;
 };
