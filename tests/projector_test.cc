@@ -504,6 +504,30 @@ TEST_F(ProjectorTest, StopInTheMiddleOfARebuildThenResume) {
   EXPECT_EQ(AllFacts(*facts_, "trust-a"), expected);
 }
 
+// Trusts take turns: a trust with a long log to rebuild gets at most
+// kPagesPerTurn pages before another trust's new event is applied.
+TEST_F(ProjectorTest, ATrustBeingRebuiltDoesNotHoldUpTheOthers) {
+  const int kBig = 3 * Projector::kPagesPerTurn * 2000;
+  AddMany("trust-a", kBig);  // Three turns; "trust-a" comes first.
+  AddSchool("trust-b", "b0");
+  Projector projector(log_.get(), facts_.get());
+  projector.Start();
+  uint64_t big_when_small_done = 0;
+  for (int i = 0; i < 600000; ++i) {
+    if (*facts_->Checkpoint("trust-b") == 1) {
+      big_when_small_done = *facts_->Checkpoint("trust-a");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  // Read after trust-b's checkpoint: trust-a was at most this far when
+  // trust-b's event was applied.
+  EXPECT_LT(big_when_small_done, static_cast<uint64_t>(kBig));
+  WaitForHead(projector, "trust-a", kBig);
+  projector.Stop();
+  EXPECT_THAT(Schools("trust-b"), ElementsAre("b0"));
+}
+
 // A staged page is written only right after the checkpoint it was read
 // for, and only to its own trust.
 TEST_F(ProjectorTest, StagedPageIsWrittenOnlyAfterItsCheckpoint) {
