@@ -26,15 +26,20 @@ class EventStoreService final
           v1::EventStore::Service> {
  public:
   // Turns a stored event into what a reader may see (e.g. decrypts its
-  // personal data), in place. Runs on every event ReadStream, ReadAll and
-  // Subscribe return, before confidential text is redacted; an error fails
-  // the read.
-  using Reveal = std::function<absl::Status(const std::string& tenant,
-                                            v1::RecordedEvent* event)>;
+  // personal data), in place, adding to `revealed` (when not null) the staff
+  // id of each person whose personal data it decrypted. Runs on every event
+  // ReadStream, ReadAll and Subscribe return, before confidential text is
+  // redacted; an error fails the read.
+  using Reveal = std::function<absl::Status(
+      const std::string& tenant, v1::RecordedEvent* event,
+      std::vector<std::string>* revealed)>;
 
   // `store` and `access_log` must outlive the service. Raw reads of a
   // person's stream ("staff-<id>") and of the whole log are recorded in the
-  // caller's trust's access log. An empty `reveal` returns events as stored.
+  // caller's trust's access log, and so is a ReadStream of any other stream
+  // once for each person whose personal data it decrypted (an observation's
+  // notes are the observed teacher's). An empty `reveal` returns events as
+  // stored.
   EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log,
                     Reveal reveal = nullptr);
 
@@ -78,7 +83,8 @@ class EventStoreService final
   // ToProto, then reveal_.
   absl::Status Out(const std::string& tenant,
                    const eventstore::RecordedEvent& event,
-                   v1::RecordedEvent* proto) const;
+                   v1::RecordedEvent* proto,
+                   std::vector<std::string>* revealed = nullptr) const;
   std::atomic<bool> stopping_{false};
 };
 

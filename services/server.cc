@@ -137,11 +137,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       server->store_.get(), *std::move(master_key));
   server->event_store_service_ = std::make_unique<EventStoreService>(
       server->store_.get(), server->auth_store_.get(),
-      [personal_data = server->personal_data_.get()](const std::string& tenant,
-                                                     v1::RecordedEvent* event) {
-        return personal_data->RevealStoredEvent(tenant, event->type(),
-                                                event->content_type(),
-                                                event->mutable_data());
+      [personal_data = server->personal_data_.get()](
+          const std::string& tenant, v1::RecordedEvent* event,
+          std::vector<std::string>* revealed) {
+        return personal_data->RevealStoredEvent(
+            tenant, event->type(), event->content_type(), event->mutable_data(),
+            revealed);
       });
   server->command_runner_ = std::make_unique<cpd::CommandRunner>(
       server->store_.get(), server->personal_data_.get());

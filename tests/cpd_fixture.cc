@@ -75,10 +75,11 @@ void CpdFixture::SetUp() {
   event_store_service_ = std::make_unique<services::EventStoreService>(
       store_.get(), auth_store_.get(),
       [pd = personal_data_.get()](const std::string& tenant,
-                                  eventstore::v1::RecordedEvent* event) {
+                                  eventstore::v1::RecordedEvent* event,
+                                  std::vector<std::string>* revealed) {
         return pd->RevealStoredEvent(tenant, event->type(),
                                      event->content_type(),
-                                     event->mutable_data());
+                                     event->mutable_data(), revealed);
       });
 
   grpc::ServerBuilder builder;

@@ -494,15 +494,33 @@ TEST_F(ErasureTest, ExportListsWhoReadTheSubjectAndErasureLeavesARecord) {
   };
 
   const absl::Time before_read = absl::Now();
+  grpc::Status status;
   for (const std::string& staff_id : {subject_, other}) {
     insights::StaffRecordQuery staff;
     staff.set_staff_id(staff_id);
     *staff.mutable_query() = Query(0);
     insights::StaffRecordView record;
-    grpc::Status status =
-        insights_->GetStaffRecord(as_reader().get(), staff, &record);
+    status = insights_->GetStaffRecord(as_reader().get(), staff, &record);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
+  // A raw read of an observation of the subject, whose notes are theirs.
+  std::string observation;
+  for (const cli::DemoCall& call : plan_.calls) {
+    const auto* r =
+        dynamic_cast<const cpd::RecordObservationRequest*>(call.request.get());
+    if (r != nullptr && r->observation().observed_staff_id() == subject_ &&
+        r->observation().has_notes()) {
+      observation = "observation-" + r->observation().observation_id();
+      break;
+    }
+  }
+  ASSERT_FALSE(observation.empty());
+  es::ReadStreamRequest read_stream;
+  read_stream.set_stream(observation);
+  es::ReadStreamResponse stream_events;
+  status = events_->ReadStream(as_reader().get(), read_stream, &stream_events);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_FALSE(stream_events.events().empty());
   const absl::Time after_read = absl::Now();
   // Another trust whose staff ids happen to include the subject's.
   authv1::AccessEntry elsewhere;
@@ -517,10 +535,9 @@ TEST_F(ErasureTest, ExportListsWhoReadTheSubjectAndErasureLeavesARecord) {
   privacy::ExportSubjectRequest request;
   request.set_staff_id(subject_);
   privacy::ExportSubjectResponse exported;
-  grpc::Status status =
-      privacy_->ExportSubject(Ctx().get(), request, &exported);
+  status = privacy_->ExportSubject(Ctx().get(), request, &exported);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(exported.access_size(), 2) << exported.DebugString();
+  ASSERT_EQ(exported.access_size(), 3) << exported.DebugString();
   const authv1::AccessEntry& read = exported.access(0);
   EXPECT_EQ(read.accessor_token_id(), reader_id);
   EXPECT_EQ(read.accessor().name(), "Chair of governors");
@@ -531,8 +548,12 @@ TEST_F(ErasureTest, ExportListsWhoReadTheSubjectAndErasureLeavesARecord) {
                              absl::Nanoseconds(read.time().nanos());
   EXPECT_GE(read_at, before_read);
   EXPECT_LE(read_at, after_read);
+  const authv1::AccessEntry& raw = exported.access(1);
+  EXPECT_EQ(raw.accessor_token_id(), reader_id);
+  EXPECT_EQ(raw.method(), "/throughline.eventstore.v1.EventStore/ReadStream");
+  EXPECT_EQ(raw.detail(), "stream " + observation);
   // The export itself, by the admin.
-  const authv1::AccessEntry& self = exported.access(1);
+  const authv1::AccessEntry& self = exported.access(2);
   EXPECT_EQ(self.method(),
             "/throughline.privacy.v1.PrivacyService/ExportSubject");
   EXPECT_EQ(self.accessor().role(), authv1::ROLE_ADMIN);
@@ -558,8 +579,8 @@ TEST_F(ErasureTest, ExportListsWhoReadTheSubjectAndErasureLeavesARecord) {
   ASSERT_TRUE(privacy_->EraseSubject(Ctx().get(), erase, &erased).ok());
   request.set_staff_id(subject_);
   ASSERT_TRUE(privacy_->ExportSubject(Ctx().get(), request, &exported).ok());
-  ASSERT_EQ(exported.access_size(), 4);
-  const authv1::AccessEntry& erasure = exported.access(2);
+  ASSERT_EQ(exported.access_size(), 5);
+  const authv1::AccessEntry& erasure = exported.access(3);
   EXPECT_EQ(erasure.method(),
             "/throughline.privacy.v1.PrivacyService/EraseSubject");
   EXPECT_EQ(erasure.accessor().role(), authv1::ROLE_ADMIN);
