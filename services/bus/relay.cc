@@ -195,9 +195,6 @@ absl::Status Relay::PublishPending(bool* caught_up) {
     for (const eventstore::RecordedEvent& event : page->events) {
       if (stop_.stopped()) return absl::OkStatus();
       if (event.position <= published) continue;
-      // The clear form first: once the event itself is in the stream, the
-      // resume check skips it, clear form and all.
-      if (absl::Status s = PublishClear(tenant, event); !s.ok()) return s;
       if (absl::Status s = Publish(tenant, event); !s.ok()) return s;
       if (absl::Status s = SaveCheckpoint(tenant, event.position); !s.ok()) {
         return s;
@@ -243,6 +240,9 @@ absl::Status Relay::Publish(const std::string& tenant,
     return absl::UnavailableError(
         absl::StrCat("not connected to ", options_.nats_url));
   }
+  // The clear form first: once the event itself is in the stream, the
+  // resume check skips it, clear form and all.
+  if (absl::Status s = PublishClear(tenant, event); !s.ok()) return s;
   const eventstore::EventRecord& record = event.record;
   const std::string subject =
       OutboundSubject(tenant, record.stream(), record.type());

@@ -141,9 +141,9 @@ PrivacyService::PrivacyService(eventstore::EventStore* store,
                                BusDisclosure* bus_disclosure)
     : store_(store),
       runner_(runner),
-      personal_data_(personal_data),
       access_log_(access_log),
-      bus_disclosure_(bus_disclosure) {}
+      bus_disclosure_(bus_disclosure),
+      personal_data_(personal_data) {}
 
 absl::Status PrivacyService::RecordAccess(const std::string& tenant,
                                           const auth::Caller* caller,
@@ -188,10 +188,10 @@ absl::StatusOr<uint64_t> PrivacyService::AppendPrivacyEvent(
 grpc::Status PrivacyService::EraseSubject(
     grpc::ServerContext* context, const pv1::EraseSubjectRequest* request,
     pv1::EraseSubjectResponse* response) {
-  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (absl::Status s = CheckRequestId(request->request_id()); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -279,10 +279,10 @@ grpc::Status PrivacyService::EraseSubject(
 grpc::Status PrivacyService::ExportSubject(
     grpc::ServerContext* context, const pv1::ExportSubjectRequest* request,
     pv1::ExportSubjectResponse* response) {
-  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (absl::Status s = CheckStaffId(request->staff_id()); !s.ok()) {
     return ToGrpcStatus(s);
   }

@@ -94,9 +94,9 @@ class PrivacyService final : public pv1::PrivacyService::Service {
 
   eventstore::EventStore* const store_;
   services::cpd::CommandRunner* const runner_;
-  PersonalData* const personal_data_;
   auth::AuthStore* const access_log_;
   BusDisclosure* const bus_disclosure_;
+  PersonalData* const personal_data_;
   absl::Mutex erase_mu_;  // Serializes erasures and retention runs.
   absl::Notification stop_;
   std::thread scheduler_;
