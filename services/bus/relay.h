@@ -119,13 +119,13 @@ class Relay {
   // Raises the tenant's checkpoint to the position of its last message in
   // the stream, if higher.
   absl::Status Reconcile(const std::string& tenant);
+  absl::Status Publish(const std::string& tenant,
+                       const eventstore::RecordedEvent& event);
+  absl::Status SaveCheckpoint(const std::string& tenant, uint64_t position);
   // Publishes the event's clear form, if clear_ gives one (Publish calls it
   // first).
   absl::Status PublishClear(const std::string& tenant,
                             const eventstore::RecordedEvent& event);
-  absl::Status Publish(const std::string& tenant,
-                       const eventstore::RecordedEvent& event);
-  absl::Status SaveCheckpoint(const std::string& tenant, uint64_t position);
   void SetError(const absl::Status& status);
   void SetConnected(bool connected);
 
