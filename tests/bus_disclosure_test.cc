@@ -199,6 +199,8 @@ TEST_F(BusDisclosureTest, ClearSubjectsOnlyForTheTrustThatTurnedItOn) {
   const privacy::BusDisclosure set = SetDisclosure(kOn, true, "disclose-1");
   EXPECT_TRUE(set.clear_personal_data());
   EXPECT_GT(set.position(), 0u);
+  // A retry with the same request_id appends nothing.
+  EXPECT_EQ(SetDisclosure(kOn, true, "disclose-1").position(), set.position());
   ASSERT_TRUE(privacy_->GetBusDisclosure(Ctx(kOn).get(), {}, &shown).ok());
   EXPECT_TRUE(shown.clear_personal_data());
   EXPECT_EQ(shown.position(), set.position());
@@ -267,6 +269,13 @@ TEST_F(BusDisclosureTest, ClearSubjectsOnlyForTheTrustThatTurnedItOn) {
   EXPECT_EQ(
       privacy_->SetBusDisclosure(&as_leader, request, &refused).error_code(),
       grpc::StatusCode::PERMISSION_DENIED);
+  // A trust that is not registered has nothing to disclose.
+  grpc::ClientContext unregistered;
+  Authorize(&unregistered, MintToken(server_->auth_store(), "nowhere"));
+  grpc::Status status =
+      privacy_->SetBusDisclosure(&unregistered, request, &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find("tenant"), std::string::npos);
 }
 
 // Clear forms are made when published: a person erased while NATS was
