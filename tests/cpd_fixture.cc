@@ -74,13 +74,16 @@ void CpdFixture::SetUp() {
   AddServices(runner_.get(), &services_);
   event_store_service_ = std::make_unique<services::EventStoreService>(
       store_.get(), auth_store_.get(),
-      [pd = personal_data_.get()](const std::string& tenant,
-                                  eventstore::v1::RecordedEvent* event,
-                                  std::vector<std::string>* revealed) {
-        return pd->RevealStoredEvent(tenant, event->type(),
-                                     event->content_type(),
-                                     event->mutable_data(), revealed);
-      });
+      services::EventStoreService::Reveal{
+          .may_change = &services::privacy::PersonalData::MayHoldPersonalData,
+          .apply = [pd = personal_data_.get()](
+                       const std::string& tenant,
+                       eventstore::v1::RecordedEvent* event,
+                       std::vector<std::string>* revealed) {
+            return pd->RevealStoredEvent(tenant, event->type(),
+                                         event->content_type(),
+                                         event->mutable_data(), revealed);
+          }});
 
   grpc::ServerBuilder builder;
   int port = 0;
