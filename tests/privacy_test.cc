@@ -841,6 +841,33 @@ TEST_F(RetentionTest, ErasesExactlyWhatIsDue) {
   EXPECT_EQ(privacy_events->at(0).record.type(), "RetentionScheduleSet");
   EXPECT_EQ(privacy_events->at(1).record.type(), "PersonalDataErased");
 
+  // And each is entered in the access log, by the retention schedule (no
+  // credential ran these), naming the person by id. (The reads of t1's
+  // streams above are entered too, by the admin.)
+  auto access = auth_store()->ListAccess(kTrust, "t1", absl::UnixEpoch(), 100);
+  ASSERT_TRUE(access.ok()) << access.status();
+  std::vector<authv1::AccessEntry> erasures;
+  for (const authv1::AccessEntry& entry : *access) {
+    EXPECT_EQ(entry.subject_staff_id(), "t1");
+    if (entry.accessor().name() == "retention schedule") {
+      erasures.push_back(entry);
+    } else {
+      EXPECT_EQ(entry.method(),
+                "/throughline.eventstore.v1.EventStore/ReadStream");
+    }
+  }
+  ASSERT_EQ(erasures.size(), 2u);
+  for (const authv1::AccessEntry& entry : erasures) {
+    EXPECT_EQ(entry.method(),
+              "/throughline.privacy.v1.PrivacyService/RunRetention");
+  }
+  EXPECT_NE(erasures[0].detail().find("PERSONAL_DATA_KIND_APPRAISAL"),
+            std::string::npos)
+      << erasures[0].detail();
+  EXPECT_NE(erasures[1].detail().find("PERSONAL_DATA_KIND_OBSERVATION"),
+            std::string::npos)
+      << erasures[1].detail();
+
   // Through the RPC, now (long after): t2's observation notes are due too.
   privacy::RunRetentionRequest run;
   run.set_request_id("run-rpc");
