@@ -6,6 +6,7 @@
 // person erased before their events are published reads as erased there.
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,12 @@ class BusDisclosureTest : public ::testing::Test {
     std::filesystem::create_directories(dir_.path() + "/nats");
     nats_ = std::make_unique<NatsServerProcess>(dir_.path() + "/nats");
     ASSERT_TRUE(nats_->Start());
+    StartServer();
+    if (HasFatalFailure()) return;
+    for (const char* trust : {kOn, kOff}) Register(trust);
+  }
+
+  void StartServer() {
     services::ServerConfig config;
     config.listen = "127.0.0.1:0";
     config.data_dir = dir_.path() + "/data";
@@ -62,7 +69,6 @@ class BusDisclosureTest : public ::testing::Test {
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                                    grpc::InsecureChannelCredentials());
     privacy_ = privacy::PrivacyService::NewStub(channel_);
-    for (const char* trust : {kOn, kOff}) Register(trust);
   }
 
   void TearDown() override {
@@ -304,6 +310,37 @@ TEST_F(BusDisclosureTest, ErasedBeforePublishingStaysErased) {
     EXPECT_EQ(Personal(m).display_name(), "[erased]");
   }
   EXPECT_TRUE(seen);
+}
+
+// The clear subjects never hold up the outbound stream: an event whose
+// personal data no longer decrypts (the server restarted with another
+// master key) is published as stored and skipped in clear.
+TEST_F(BusDisclosureTest, AClearFormThatCannotBeMadeDoesNotHoldUpTheStream) {
+  SetDisclosure(kOn, true, "disclose-1");
+  ASSERT_TRUE(WaitUntilPublished());
+  nats_->Kill();
+  const uint64_t joined = Join(kOn, "t7", "Keyless Kingsley");
+  server_->Shutdown();
+  server_.reset();
+  {
+    std::ofstream key(dir_.path() + "/data/master.key", std::ios::trunc);
+    key << std::string(64, 'a') << "\n";
+  }
+  ASSERT_TRUE(nats_->Start());
+  StartServer();
+  ASSERT_TRUE(WaitUntilPublished());
+  bool outbound = false;
+  for (const StreamMessage& m : Read(kEvents)) {
+    if (m.Header("Throughline-Tenant") == kOn &&
+        m.Header("Throughline-Position") == absl::StrCat(joined)) {
+      outbound = true;
+    }
+  }
+  EXPECT_TRUE(outbound);
+  for (const StreamMessage& m : Read(kClear)) {
+    EXPECT_NE(m.Header("Throughline-Position"), absl::StrCat(joined));
+  }
+  EXPECT_FALSE(AnyHolds(Read(kClear), "Keyless Kingsley"));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "eventstore/format.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "services/log.h"
 
 namespace throughline::services::bus {
 namespace {
@@ -304,10 +305,14 @@ absl::Status Relay::PublishClear(const std::string& tenant,
   if (clear_ == nullptr) return absl::OkStatus();
   absl::StatusOr<std::optional<std::string>> payload = clear_(tenant, event);
   if (!payload.ok()) {
-    return absl::Status(
-        payload.status().code(),
-        absl::StrCat("clear form of ", tenant, " position ", event.position,
-                     ": ", payload.status().message()));
+    // The outbound stream, which replication and restore rest on, is never
+    // held up by a clear form that cannot be made (e.g. personal data that
+    // does not decrypt): that event is not published in clear.
+    Log(LogLevel::kError, "bus_clear_form_skipped",
+        {{"tenant", tenant},
+         {"position", absl::StrCat(event.position)},
+         {"error", payload.status().ToString()}});
+    return absl::OkStatus();
   }
   if (!payload->has_value()) return absl::OkStatus();
   const eventstore::EventRecord& record = event.record;

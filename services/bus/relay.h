@@ -78,8 +78,9 @@ class Relay {
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
-  // The payload of an event's clear form, or nullopt to publish none. An
-  // error stops the tenant's publishing until it succeeds (retried).
+  // The payload of an event's clear form, or nullopt to publish none. On an
+  // error the event is not published in clear (logged as
+  // "bus_clear_form_skipped"); its outbound message is published as usual.
   using ClearPayload = std::function<absl::StatusOr<std::optional<std::string>>(
       const std::string& tenant, const eventstore::RecordedEvent& event)>;
   // Publishes clear forms as `clear` gives them. Call before Start; without
