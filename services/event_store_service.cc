@@ -183,10 +183,11 @@ EventStoreService::EventStoreService(eventstore::EventStore* store,
 
 absl::Status EventStoreService::Out(const std::string& tenant,
                                     const eventstore::RecordedEvent& event,
-                                    v1::RecordedEvent* proto) const {
+                                    v1::RecordedEvent* proto,
+                                    std::vector<std::string>* revealed) const {
   ToProto(event, proto);
   if (reveal_.apply == nullptr) return absl::OkStatus();
-  return reveal_.apply(tenant, proto);
+  return reveal_.apply(tenant, proto, revealed);
 }
 
 bool EventStoreService::MustDecode(absl::string_view type) const {
@@ -276,12 +277,25 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
   if (absl::Status s = RecordRawRead(*context, request->stream(), 0); !s.ok()) {
     return ToGrpcStatus(s);
   }
+  std::vector<std::string> revealed;
   for (const eventstore::RecordedEvent& event : *events) {
     v1::RecordedEvent* out = response->add_events();
-    if (absl::Status s = Out(*tenant, event, out); !s.ok()) {
+    if (absl::Status s = Out(*tenant, event, out, &revealed); !s.ok()) {
       return ToGrpcStatus(s);
     }
     auth::RedactForCaller(*caller, out);
+  }
+  // A person's stream was entered above; any other stream, once for each
+  // person whose data it returns.
+  if (!absl::StartsWith(request->stream(), kPersonStreamPrefix)) {
+    for (const std::string& subject : revealed) {
+      if (absl::Status s =
+              auth::RecordRead(access_log_, *caller, subject,
+                               absl::StrCat("stream ", request->stream()));
+          !s.ok()) {
+        return ToGrpcStatus(s);
+      }
+    }
   }
   // Events appended since GetStreamInfo may have been read too.
   const uint64_t revision = std::max(
@@ -341,7 +355,8 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
         }
         SetRecordedEvent(position, record, &decoded);
         if (reveal_.apply != nullptr) {
-          if (absl::Status s = reveal_.apply(*tenant, &decoded); !s.ok()) {
+          if (absl::Status s = reveal_.apply(*tenant, &decoded, nullptr);
+              !s.ok()) {
             return s;
           }
         }
@@ -401,7 +416,8 @@ grpc::Status EventStoreService::Subscribe(
           v1::RecordedEvent* event = events[count++].mutable_event();
           SetRecordedEvent(position, record, event);
           if (reveal_.apply != nullptr) {
-            if (absl::Status s = reveal_.apply(*tenant, event); !s.ok()) {
+            if (absl::Status s = reveal_.apply(*tenant, event, nullptr);
+                !s.ok()) {
               return s;
             }
           }

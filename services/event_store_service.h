@@ -29,21 +29,26 @@ class EventStoreService final
           v1::EventStore::WithCallbackMethod_Append<v1::EventStore::Service>> {
  public:
   // Turns a stored event into what a reader may see (e.g. decrypts its
-  // personal data), in place. Runs on every event ReadStream, ReadAll and
-  // Subscribe return, before confidential text is redacted; an error fails
-  // the read.
+  // personal data), in place, adding to `revealed` (when not null) the staff
+  // id of each person whose personal data it decrypted. Runs on every event
+  // ReadStream, ReadAll and Subscribe return, before confidential text is
+  // redacted; an error fails the read.
   struct Reveal {
     // Whether `apply` may change events of this type. Events of other types
     // (and confidential-free ones) are sent as stored, without decoding.
     std::function<bool(absl::string_view type)> may_change;
     std::function<absl::Status(const std::string& tenant,
-                               v1::RecordedEvent* event)>
+                               v1::RecordedEvent* event,
+                               std::vector<std::string>* revealed)>
         apply;
   };
 
   // `store` and `access_log` must outlive the service. Raw reads of a
   // person's stream ("staff-<id>") and of the whole log are recorded in the
-  // caller's trust's access log. An empty `reveal` returns events as stored.
+  // caller's trust's access log, and so is a ReadStream of any other stream
+  // once for each person whose personal data it decrypted (an observation's
+  // notes are the observed teacher's). An empty `reveal` returns events as
+  // stored.
   EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log,
                     Reveal reveal = {});
 
@@ -88,7 +93,8 @@ class EventStoreService final
   // ToProto, then reveal_.
   absl::Status Out(const std::string& tenant,
                    const eventstore::RecordedEvent& event,
-                   v1::RecordedEvent* proto) const;
+                   v1::RecordedEvent* proto,
+                   std::vector<std::string>* revealed = nullptr) const;
   // Whether an event of `type` must be decoded for reveal_ or for
   // confidential-text redaction before it is sent.
   bool MustDecode(absl::string_view type) const;

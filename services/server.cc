@@ -142,16 +142,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       EventStoreService::Reveal{
           .may_change = &privacy::PersonalData::MayHoldPersonalData,
           .apply = [personal_data = server->personal_data_.get()](
-                       const std::string& tenant, v1::RecordedEvent* event) {
-            return personal_data->RevealStoredEvent(tenant, event->type(),
-                                                    event->content_type(),
-                                                    event->mutable_data());
+                       const std::string& tenant, v1::RecordedEvent* event,
+                       std::vector<std::string>* revealed) {
+            return personal_data->RevealStoredEvent(
+                tenant, event->type(), event->content_type(),
+                event->mutable_data(), revealed);
           }});
   server->command_runner_ = std::make_unique<cpd::CommandRunner>(
       server->store_.get(), server->personal_data_.get());
+  server->bus_disclosure_ = std::make_unique<privacy::BusDisclosure>(
+      server->store_.get(), server->personal_data_.get());
   server->privacy_service_ = std::make_unique<privacy::PrivacyService>(
       server->store_.get(), server->command_runner_.get(),
-      server->personal_data_.get());
+      server->personal_data_.get(), server->auth_store_.get(),
+      server->bus_disclosure_.get());
   cpd::CommandRunner* runner = server->command_runner_.get();
   auto& silos = server->cpd_services_;
   silos.push_back(std::make_unique<cpd::OrganisationService>(runner));
@@ -324,6 +328,7 @@ absl::Status Server::CreateBus() {
   options.stream = config_.bus_stream;
   options.inbound_stream = config_.bus_inbound_stream;
   options.dead_letter_stream = config_.bus_dead_letter_stream;
+  options.clear_stream = config_.bus_stream + "_CLEAR";
   options.replicas = static_cast<int>(config_.bus_replicas);
   options.duplicate_window =
       absl::Seconds(config_.bus_duplicate_window_seconds);
@@ -333,6 +338,13 @@ absl::Status Server::CreateBus() {
       (std::filesystem::path(config_.data_dir) / "bus").string());
   if (!relay.ok()) return relay.status();
   bus_relay_ = *std::move(relay);
+  // Trusts that turned it on also get their events with personal data in
+  // clear, on subjects of their own (docs/bus.md#clear-personal-data).
+  bus_relay_->SetClearPayload(
+      [disclosure = bus_disclosure_.get()](
+          const std::string& tenant, const eventstore::RecordedEvent& event) {
+        return disclosure->ClearPayload(tenant, event);
+      });
   bus_ingest_ = std::make_unique<bus::Ingest>(options);
   bus_service_ =
       std::make_unique<bus::BusService>(bus_relay_.get(), bus_ingest_.get());

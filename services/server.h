@@ -117,6 +117,8 @@ class Server {
   // Personal data: sealed at append, revealed in replies
   // (docs/audit-and-privacy.md).
   std::unique_ptr<privacy::PersonalData> personal_data_;
+  // Each trust's switch for clear personal data on the bus.
+  std::unique_ptr<privacy::BusDisclosure> bus_disclosure_;
   std::unique_ptr<privacy::PrivacyService> privacy_service_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<cpd::CommandRunner> command_runner_;

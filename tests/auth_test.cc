@@ -246,10 +246,11 @@ std::map<std::string, Expected> RoleMatrix() {
   set("throughline.auth.v1.AccessLogService", {"ListAccess"},
       {{kAdmin, kAudit, kStaff}});
   set("throughline.privacy.v1.PrivacyService",
-      {"EraseSubject", "ExportSubject", "SetRetentionSchedule", "RunRetention"},
+      {"EraseSubject", "ExportSubject", "SetRetentionSchedule", "RunRetention",
+       "SetBusDisclosure"},
       {{kAdmin}});
-  set("throughline.privacy.v1.PrivacyService", {"GetRetentionSchedule"},
-      {{kAdmin, kAudit}});
+  set("throughline.privacy.v1.PrivacyService",
+      {"GetRetentionSchedule", "GetBusDisclosure"}, {{kAdmin, kAudit}});
   return m;
 }
 

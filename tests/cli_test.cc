@@ -863,11 +863,18 @@ TEST_F(CliCpdTest, SubjectExportEraseAndRetention) {
   std::stringstream csv_text;
   csv_text << csv_file.rdbuf();
   const std::vector<std::string> rows = Lines(csv_text.str());
-  ASSERT_EQ(rows.size(), 3u);  // Header, joined, left.
-  EXPECT_THAT(rows[0], StartsWith("position,occurred_at,"));
+  // Header, joined, left, then the access entry of this export.
+  ASSERT_EQ(rows.size(), 4u) << csv_text.str();
+  EXPECT_THAT(rows[0], StartsWith("record,position,occurred_at,"));
+  EXPECT_THAT(rows[1], StartsWith("event,"));
   EXPECT_THAT(rows[1], HasSubstr("StaffMemberJoined"));
   EXPECT_THAT(rows[1], HasSubstr("Ada"));
   EXPECT_THAT(rows[2], HasSubstr("StaffMemberLeft"));
+  EXPECT_THAT(rows[3], StartsWith("access,"));
+  EXPECT_THAT(rows[3], HasSubstr("ROLE_ADMIN"));
+  EXPECT_THAT(
+      rows[3],
+      HasSubstr("/throughline.privacy.v1.PrivacyService/ExportSubject"));
 
   Result json = Run({"--tenant=northfield", "subject", "export", "t1"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
@@ -876,6 +883,11 @@ TEST_F(CliCpdTest, SubjectExportEraseAndRetention) {
   EXPECT_EQ(exported["events"][0]["event"]["staff_member_joined"]["personal"]
                     ["display_name"],
             "Ada");
+  // Both exports so far, oldest first.
+  ASSERT_THAT(exported["access"], SizeIs(2));
+  EXPECT_EQ(exported["access"][1]["method"],
+            "/throughline.privacy.v1.PrivacyService/ExportSubject");
+  EXPECT_EQ(exported["access"][1]["subject_staff_id"], "t1");
 
   // Erasure needs --yes; then the name reads as erased.
   Result refused = Run({"--tenant=northfield", "subject", "erase", "t2"});
@@ -906,6 +918,25 @@ TEST_F(CliCpdTest, SubjectExportEraseAndRetention) {
   Json report = Json::parse(run.out);
   ASSERT_THAT(report["erased"], SizeIs(1));
   EXPECT_EQ(report["erased"][0]["staff_id"], "t1");
+}
+
+TEST_F(CliCpdTest, BusDisclosureShowAndSet) {
+  Seed();
+  Result shown = Run({"--tenant=northfield", "bus-disclosure", "show"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_FALSE(Json::parse(shown.out).value("clear_personal_data", false));
+  Result set = Run({"--tenant=northfield", "bus-disclosure", "set", "on"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  EXPECT_TRUE(Json::parse(set.out)["clear_personal_data"]);
+  shown = Run({"--tenant=northfield", "bus-disclosure", "show"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  Json now = Json::parse(shown.out);
+  EXPECT_TRUE(now["clear_personal_data"]);
+  EXPECT_EQ(now["position"], Json::parse(set.out)["position"]);
+  EXPECT_EQ(
+      Run({"--tenant=northfield", "bus-disclosure", "set", "maybe"}).exit_code,
+      2);
+  EXPECT_EQ(Run({"--tenant=northfield", "bus-disclosure", "set"}).exit_code, 2);
 }
 
 TEST_F(CliCpdTest, RecordsFromJsonAndFlagsTogether) {

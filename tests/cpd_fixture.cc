@@ -78,10 +78,11 @@ void CpdFixture::SetUp() {
           .may_change = &services::privacy::PersonalData::MayHoldPersonalData,
           .apply = [pd = personal_data_.get()](
                        const std::string& tenant,
-                       eventstore::v1::RecordedEvent* event) {
+                       eventstore::v1::RecordedEvent* event,
+                       std::vector<std::string>* revealed) {
             return pd->RevealStoredEvent(tenant, event->type(),
                                          event->content_type(),
-                                         event->mutable_data());
+                                         event->mutable_data(), revealed);
           }});
 
   grpc::ServerBuilder builder;

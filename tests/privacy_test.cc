@@ -464,6 +464,146 @@ TEST_F(ErasureTest, ExportHoldsEveryEventAboutTheSubjectDecrypted) {
   EXPECT_EQ(got, expected);
 }
 
+// The access log in subject access: a read of the subject's record by
+// another principal is in their export with who, when and which RPC;
+// reads about another person or in another trust are not. The export and
+// the erasure are entered too, and the log names the person by id only.
+TEST_F(ErasureTest, ExportListsWhoReadTheSubjectAndErasureLeavesARecord) {
+  std::string other;
+  for (const cli::DemoCall& call : plan_.calls) {
+    const auto* r =
+        dynamic_cast<const cpd::RecordStaffJoinedRequest*>(call.request.get());
+    if (r != nullptr && r->joined().staff_id() != subject_) {
+      other = r->joined().staff_id();
+      break;
+    }
+  }
+  ASSERT_FALSE(other.empty());
+  authv1::Principal governor;
+  governor.set_name("Chair of governors");
+  governor.set_role(authv1::ROLE_TRUST_LEADER);
+  governor.set_trust(kTenant);
+  const std::string reader = MintToken(server_->auth_store(), governor);
+  ASSERT_FALSE(reader.empty());
+  // "tl1_<token_id>_<secret>".
+  const std::string reader_id = reader.substr(4, 32);
+  auto as_reader = [&] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    Authorize(context.get(), reader);
+    return context;
+  };
+
+  const absl::Time before_read = absl::Now();
+  grpc::Status status;
+  for (const std::string& staff_id : {subject_, other}) {
+    insights::StaffRecordQuery staff;
+    staff.set_staff_id(staff_id);
+    *staff.mutable_query() = Query(0);
+    insights::StaffRecordView record;
+    status = insights_->GetStaffRecord(as_reader().get(), staff, &record);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  // A raw read of an observation of the subject, whose notes are theirs.
+  std::string observation;
+  for (const cli::DemoCall& call : plan_.calls) {
+    const auto* r =
+        dynamic_cast<const cpd::RecordObservationRequest*>(call.request.get());
+    if (r != nullptr && r->observation().observed_staff_id() == subject_ &&
+        r->observation().has_notes()) {
+      observation = "observation-" + r->observation().observation_id();
+      break;
+    }
+  }
+  ASSERT_FALSE(observation.empty());
+  es::ReadStreamRequest read_stream;
+  read_stream.set_stream(observation);
+  es::ReadStreamResponse stream_events;
+  status = events_->ReadStream(as_reader().get(), read_stream, &stream_events);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_FALSE(stream_events.events().empty());
+  const absl::Time after_read = absl::Now();
+  // Another trust whose staff ids happen to include the subject's.
+  authv1::AccessEntry elsewhere;
+  SetTime(absl::Now(), elsewhere.mutable_time());
+  elsewhere.set_accessor_token_id("elsewhere");
+  elsewhere.mutable_accessor()->set_name("Reader in another trust");
+  elsewhere.set_subject_staff_id(subject_);
+  elsewhere.set_method("/throughline.insights.v1.Insights/GetStaffRecord");
+  ASSERT_TRUE(
+      server_->auth_store()->RecordAccess("other-trust", elsewhere).ok());
+
+  privacy::ExportSubjectRequest request;
+  request.set_staff_id(subject_);
+  privacy::ExportSubjectResponse exported;
+  status = privacy_->ExportSubject(Ctx().get(), request, &exported);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(exported.access_size(), 3) << exported.DebugString();
+  const authv1::AccessEntry& read = exported.access(0);
+  EXPECT_EQ(read.accessor_token_id(), reader_id);
+  EXPECT_EQ(read.accessor().name(), "Chair of governors");
+  EXPECT_EQ(read.accessor().role(), authv1::ROLE_TRUST_LEADER);
+  EXPECT_EQ(read.method(), "/throughline.insights.v1.Insights/GetStaffRecord");
+  EXPECT_EQ(read.subject_staff_id(), subject_);
+  const absl::Time read_at = absl::FromUnixSeconds(read.time().seconds()) +
+                             absl::Nanoseconds(read.time().nanos());
+  EXPECT_GE(read_at, before_read);
+  EXPECT_LE(read_at, after_read);
+  const authv1::AccessEntry& raw = exported.access(1);
+  EXPECT_EQ(raw.accessor_token_id(), reader_id);
+  EXPECT_EQ(raw.method(), "/throughline.eventstore.v1.EventStore/ReadStream");
+  EXPECT_EQ(raw.detail(), "stream " + observation);
+  // The export itself, by the admin.
+  const authv1::AccessEntry& self = exported.access(2);
+  EXPECT_EQ(self.method(),
+            "/throughline.privacy.v1.PrivacyService/ExportSubject");
+  EXPECT_EQ(self.accessor().role(), authv1::ROLE_ADMIN);
+  EXPECT_EQ(self.subject_staff_id(), subject_);
+
+  // The other person's export holds the read of their record, not the
+  // subject's entries.
+  request.set_staff_id(other);
+  privacy::ExportSubjectResponse other_export;
+  ASSERT_TRUE(
+      privacy_->ExportSubject(Ctx().get(), request, &other_export).ok());
+  ASSERT_EQ(other_export.access_size(), 2);
+  for (const authv1::AccessEntry& entry : other_export.access()) {
+    EXPECT_EQ(entry.subject_staff_id(), other);
+  }
+
+  // The erasure is entered: who erased whom, when.
+  privacy::EraseSubjectRequest erase;
+  erase.set_request_id("erase-logged");
+  erase.set_staff_id(subject_);
+  privacy::EraseSubjectResponse erased;
+  const absl::Time before_erase = absl::Now();
+  ASSERT_TRUE(privacy_->EraseSubject(Ctx().get(), erase, &erased).ok());
+  request.set_staff_id(subject_);
+  ASSERT_TRUE(privacy_->ExportSubject(Ctx().get(), request, &exported).ok());
+  ASSERT_EQ(exported.access_size(), 5);
+  const authv1::AccessEntry& erasure = exported.access(3);
+  EXPECT_EQ(erasure.method(),
+            "/throughline.privacy.v1.PrivacyService/EraseSubject");
+  EXPECT_EQ(erasure.accessor().role(), authv1::ROLE_ADMIN);
+  EXPECT_EQ(erasure.subject_staff_id(), subject_);
+  EXPECT_NE(erasure.detail().find(absl::StrCat("position ", erased.position())),
+            std::string::npos)
+      << erasure.detail();
+  EXPECT_GE(absl::FromUnixSeconds(erasure.time().seconds()) + absl::Seconds(1),
+            before_erase);
+
+  // The access log (its own database) holds the subject's id, never
+  // their name or email.
+  StopServer();
+  const std::string auth_dir = config_.data_dir + "/auth";
+  std::set<std::string> personal;
+  for (const std::string& text : {subject_name_, subject_email_}) {
+    if (text.size() >= 8) personal.insert(text);
+  }
+  ASSERT_FALSE(personal.empty());
+  EXPECT_EQ(FoundOnDisk(auth_dir, personal), std::set<std::string>());
+  EXPECT_EQ(FoundOnDisk(auth_dir, {subject_}), std::set<std::string>{subject_});
+}
+
 TEST_F(ErasureTest, RefusesUnknownStaffAndBadRequests) {
   const uint64_t head = Head();
   privacy::EraseSubjectRequest erase;
@@ -538,8 +678,10 @@ class RetentionTest : public CpdFixture {
                    std::vector<std::unique_ptr<grpc::Service>>* out) override {
     out->push_back(std::make_unique<services::cpd::ObservationService>(runner));
     out->push_back(std::make_unique<services::cpd::AppraisalService>(runner));
+    bus_disclosure_ = std::make_unique<services::privacy::BusDisclosure>(
+        store(), personal_data());
     auto service = std::make_unique<services::privacy::PrivacyService>(
-        store(), runner, personal_data());
+        store(), runner, personal_data(), auth_store(), bus_disclosure_.get());
     privacy_service_ = service.get();
     out->push_back(std::move(service));
   }
@@ -627,6 +769,7 @@ class RetentionTest : public CpdFixture {
     return out;
   }
 
+  std::unique_ptr<services::privacy::BusDisclosure> bus_disclosure_;
   services::privacy::PrivacyService* privacy_service_ = nullptr;
   std::unique_ptr<privacy::PrivacyService::Stub> privacy_;
 };
@@ -697,6 +840,33 @@ TEST_F(RetentionTest, ErasesExactlyWhatIsDue) {
   ASSERT_EQ(privacy_events->size(), 1u + 1u + 2u);  // Schedule + erasures.
   EXPECT_EQ(privacy_events->at(0).record.type(), "RetentionScheduleSet");
   EXPECT_EQ(privacy_events->at(1).record.type(), "PersonalDataErased");
+
+  // And each is entered in the access log, by the retention schedule (no
+  // credential ran these), naming the person by id. (The reads of t1's
+  // streams above are entered too, by the admin.)
+  auto access = auth_store()->ListAccess(kTrust, "t1", absl::UnixEpoch(), 100);
+  ASSERT_TRUE(access.ok()) << access.status();
+  std::vector<authv1::AccessEntry> erasures;
+  for (const authv1::AccessEntry& entry : *access) {
+    EXPECT_EQ(entry.subject_staff_id(), "t1");
+    if (entry.accessor().name() == "retention schedule") {
+      erasures.push_back(entry);
+    } else {
+      EXPECT_EQ(entry.method(),
+                "/throughline.eventstore.v1.EventStore/ReadStream");
+    }
+  }
+  ASSERT_EQ(erasures.size(), 2u);
+  for (const authv1::AccessEntry& entry : erasures) {
+    EXPECT_EQ(entry.method(),
+              "/throughline.privacy.v1.PrivacyService/RunRetention");
+  }
+  EXPECT_NE(erasures[0].detail().find("PERSONAL_DATA_KIND_APPRAISAL"),
+            std::string::npos)
+      << erasures[0].detail();
+  EXPECT_NE(erasures[1].detail().find("PERSONAL_DATA_KIND_OBSERVATION"),
+            std::string::npos)
+      << erasures[1].detail();
 
   // Through the RPC, now (long after): t2's observation notes are due too.
   privacy::RunRetentionRequest run;

@@ -334,10 +334,14 @@ Views (the joined-up views of the trust, docs/views.md):
 Privacy (personal data, docs/audit-and-privacy.md):
   subject export STAFF_ID [--format json|csv] [--output FILE]
       Every event about the staff member with their personal data
-      decrypted (or marked erased), and the erasures of their data. json
-      (default) prints the whole ExportSubjectResponse; csv one row per
-      event: position, occurred_at, recorded_at, stream, type, event_id,
-      actor, matched_fields (';'-separated), event (its JSON).
+      decrypted (or marked erased), the erasures of their data, and the
+      access-log entries about them (who read, exported or erased their
+      data, when, through which RPC; this export included). json (default)
+      prints the whole ExportSubjectResponse; csv one row per event, then
+      one per access entry: record (event or access), position,
+      occurred_at, recorded_at, stream, type, event_id, actor,
+      matched_fields (';'-separated), event (its JSON), accessed_at,
+      accessor, accessor_role, accessor_token_id, method, detail.
         --output FILE       write to FILE (created mode 0600) instead of
                             stdout
   subject erase STAFF_ID --yes [--request-id X]
@@ -354,6 +358,12 @@ Privacy (personal data, docs/audit-and-privacy.md):
       KIND=YEARS clears the schedule.
   retention run [--request-id X]
       Erases what the schedule says is due now and prints what was erased.
+  bus-disclosure show
+      Prints whether the trust's events are also published on the bus with
+      personal data in clear (docs/bus.md#clear-personal-data).
+  bus-disclosure set on|off [--request-id X]
+      Turns it on or off for the events recorded from now on (recorded as
+      an event, so audited). Off is the default.
 
 Global flags (before or after the command):
   --server=HOST:PORT    the server (default: $THROUGHLINE_SERVER, else
@@ -2033,26 +2043,33 @@ std::optional<cpd::PersonalDataKind> ParseKind(absl::string_view text) {
   return kind;
 }
 
+// One table for a spreadsheet: the events, then the access-log entries,
+// told apart by the first column; each kind of row fills its own columns.
 std::string ExportCsv(const privacy::ExportSubjectResponse& response) {
   std::string out =
-      "position,occurred_at,recorded_at,stream,type,event_id,actor,"
-      "matched_fields,event\n";
-  for (const privacy::SubjectEvent& event : response.events()) {
-    absl::StatusOr<std::string> json = MessageToJsonLine(event.event());
-    const std::vector<std::string> cells = {
-        absl::StrCat(event.position()),
-        google::protobuf::util::TimeUtil::ToString(event.occurred_at()),
-        google::protobuf::util::TimeUtil::ToString(event.recorded_at()),
-        event.stream(),
-        event.type(),
-        event.event_id(),
-        event.actor(),
-        absl::StrJoin(event.matched_fields(), ";"),
-        json.ok() ? *json : ""};
+      "record,position,occurred_at,recorded_at,stream,type,event_id,actor,"
+      "matched_fields,event,accessed_at,accessor,accessor_role,"
+      "accessor_token_id,method,detail\n";
+  auto add_row = [&out](const std::vector<std::string>& cells) {
     for (size_t i = 0; i < cells.size(); ++i) {
       absl::StrAppend(&out, i == 0 ? "" : ",", CsvField(cells[i]));
     }
     out += "\n";
+  };
+  for (const privacy::SubjectEvent& event : response.events()) {
+    absl::StatusOr<std::string> json = MessageToJsonLine(event.event());
+    add_row({"event", absl::StrCat(event.position()),
+             google::protobuf::util::TimeUtil::ToString(event.occurred_at()),
+             google::protobuf::util::TimeUtil::ToString(event.recorded_at()),
+             event.stream(), event.type(), event.event_id(), event.actor(),
+             absl::StrJoin(event.matched_fields(), ";"), json.ok() ? *json : "",
+             "", "", "", "", "", ""});
+  }
+  for (const auth::AccessEntry& entry : response.access()) {
+    add_row({"access", "", "", "", "", "", "", "", "", "",
+             google::protobuf::util::TimeUtil::ToString(entry.time()),
+             entry.accessor().name(), auth::Role_Name(entry.accessor().role()),
+             entry.accessor_token_id(), entry.method(), entry.detail()});
   }
   return out;
 }
@@ -2191,6 +2208,50 @@ int RunRetention(const GlobalOptions& options, const ParsedArgs& args) {
   return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
 }
 
+constexpr FlagSpec kBusDisclosureFlags[] = {{"request-id"}};
+
+int RunBusDisclosure(const GlobalOptions& options, const ParsedArgs& args) {
+  if (args.positional.empty()) {
+    return UsageError("bus-disclosure: missing show or set");
+  }
+  const std::string& action = args.positional[0];
+  privacy::BusDisclosure response;
+  grpc::Status status;
+  if (action == "show") {
+    if (std::optional<int> error = CheckPositional(args, "bus-disclosure", 1)) {
+      return *error;
+    }
+    Client client(options);
+    status =
+        privacy::PrivacyService::NewStub(client.channel())
+            ->GetBusDisclosure(client.NewContext().get(),
+                               privacy::GetBusDisclosureRequest(), &response);
+  } else if (action == "set") {
+    if (std::optional<int> error =
+            CheckPositional(args, "bus-disclosure", 2, "on|off")) {
+      return *error;
+    }
+    const std::string& value = args.positional[1];
+    if (value != "on" && value != "off") {
+      return UsageError(
+          absl::StrCat("bus-disclosure set: \"", value, "\" is not on or off"));
+    }
+    privacy::SetBusDisclosureRequest request;
+    request.set_request_id(args.Get("request-id").value_or(NewUuid()));
+    request.set_clear_personal_data(value == "on");
+    Client client(options);
+    status =
+        privacy::PrivacyService::NewStub(client.channel())
+            ->SetBusDisclosure(client.NewContext().get(), request, &response);
+  } else {
+    return UsageError(absl::StrCat("bus-disclosure: unknown action \"", action,
+                                   "\" (show or set)"));
+  }
+  if (!status.ok()) return CallError(status);
+  Printed printed = PrintMessage(response);
+  return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+}
+
 struct Command {
   absl::string_view name;
   absl::Span<const FlagSpec> flags;  // Beside the global flags.
@@ -2225,6 +2286,7 @@ constexpr Command kCommands[] = {
     {"access-log", kAccessLogFlags, RunAccessLog},
     {"subject", kSubjectFlags, RunSubject},
     {"retention", kRetentionFlags, RunRetention},
+    {"bus-disclosure", kBusDisclosureFlags, RunBusDisclosure},
 };
 
 int Main(std::vector<std::string> args) {

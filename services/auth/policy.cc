@@ -90,10 +90,11 @@ absl::flat_hash_map<std::string, Rule> BuildRules() {
   // Personal data rights (docs/audit-and-privacy.md): the trust's admins,
   // who act for its data protection officer; auditors see the schedule.
   add("throughline.privacy.v1.PrivacyService",
-      {"EraseSubject", "ExportSubject", "SetRetentionSchedule", "RunRetention"},
+      {"EraseSubject", "ExportSubject", "SetRetentionSchedule", "RunRetention",
+       "SetBusDisclosure"},
       {false, kAdmin});
-  add("throughline.privacy.v1.PrivacyService", {"GetRetentionSchedule"},
-      {false, kAdmin | kAuditor});
+  add("throughline.privacy.v1.PrivacyService",
+      {"GetRetentionSchedule", "GetBusDisclosure"}, {false, kAdmin | kAuditor});
 
   add("throughline.bus.v1.BusService", {"GetBusStatus"}, {false, kOperator});
   // Backups hold every trust's data.

@@ -24,6 +24,11 @@ namespace throughline::services::bus {
 inline constexpr char kOutboundPrefix[] = "throughline.ev.";
 inline constexpr char kInboundPrefix[] = "throughline.in.";
 inline constexpr char kDeadLetterPrefix[] = "throughline.dlq.";
+// Events with personal data in clear, for trusts that turned it on
+// (docs/bus.md#clear-personal-data). A second token of its own, so that no
+// filter on the outbound subjects (the relay's resume check, a restore)
+// ever sees these messages.
+inline constexpr char kClearPrefix[] = "throughline.clear.";
 
 // Header names. Nats-Msg-Id is JetStream's own (dedupe).
 inline constexpr char kMsgIdHeader[] = "Nats-Msg-Id";
@@ -53,6 +58,8 @@ struct BusOptions {
   std::string stream = "THROUGHLINE_EVENTS";
   std::string inbound_stream = "THROUGHLINE_INBOUND";
   std::string dead_letter_stream = "THROUGHLINE_DEAD_LETTERS";
+  // Stream of the clear subjects (kClearPrefix).
+  std::string clear_stream = "THROUGHLINE_EVENTS_CLEAR";
   int replicas = 1;
   absl::Duration duplicate_window = absl::Seconds(120);
   absl::Duration retry_max = absl::Seconds(30);

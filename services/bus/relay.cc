@@ -8,6 +8,7 @@
 #include "eventstore/format.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
+#include "services/log.h"
 
 namespace throughline::services::bus {
 namespace {
@@ -34,6 +35,13 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 std::string OutboundSubject(absl::string_view tenant, absl::string_view stream,
                             absl::string_view type) {
   return absl::StrCat(kOutboundPrefix, SubjectToken(tenant), ".",
+                      SubjectToken(eventstore::StreamCategory(stream)), ".",
+                      SubjectToken(type));
+}
+
+std::string ClearSubject(absl::string_view tenant, absl::string_view stream,
+                         absl::string_view type) {
+  return absl::StrCat(kClearPrefix, SubjectToken(tenant), ".",
                       SubjectToken(eventstore::StreamCategory(stream)), ".",
                       SubjectToken(type));
 }
@@ -84,6 +92,8 @@ Relay::Relay(eventstore::EventStore* store, const BusOptions& options,
 
 Relay::~Relay() { Stop(); }
 
+void Relay::SetClearPayload(ClearPayload clear) { clear_ = std::move(clear); }
+
 void Relay::Start() {
   thread_ = std::thread([this] { Run(); });
 }
@@ -128,6 +138,10 @@ void Relay::Run() {
     if (status.ok() && !ready_) {
       status = EnsureStream(conn_->js(), options_.stream,
                             {absl::StrCat(kOutboundPrefix, ">")}, options_);
+      if (status.ok() && clear_ != nullptr) {
+        status = EnsureStream(conn_->js(), options_.clear_stream,
+                              {absl::StrCat(kClearPrefix, ">")}, options_);
+      }
       if (status.ok()) {
         ready_ = true;
         reconciled_.clear();
@@ -227,6 +241,9 @@ absl::Status Relay::Publish(const std::string& tenant,
     return absl::UnavailableError(
         absl::StrCat("not connected to ", options_.nats_url));
   }
+  // The clear form first: once the event itself is in the stream, the
+  // resume check skips it, clear form and all.
+  if (absl::Status s = PublishClear(tenant, event); !s.ok()) return s;
   const eventstore::EventRecord& record = event.record;
   const std::string subject =
       OutboundSubject(tenant, record.stream(), record.type());
@@ -269,6 +286,77 @@ absl::Status Relay::Publish(const std::string& tenant,
   jsPubOptions_Init(&pub_options);
   pub_options.MsgId = event_id.empty() ? nullptr : event_id.c_str();
   pub_options.ExpectStream = options_.stream.c_str();
+  pub_options.MaxWait = absl::ToInt64Milliseconds(options_.request_timeout);
+  jsPubAck* ack = nullptr;
+  jsErrCode js_code = static_cast<jsErrCode>(0);
+  s = js_PublishMsg(&ack, conn_->js(), msg, &pub_options, &js_code);
+  natsMsg_Destroy(msg);
+  if (s != NATS_OK) {
+    return NatsError(absl::StrCat("publish ", subject, " (", tenant,
+                                  " position ", event.position, ")"),
+                     s, js_code);
+  }
+  jsPubAck_Destroy(ack);
+  return absl::OkStatus();
+}
+
+absl::Status Relay::PublishClear(const std::string& tenant,
+                                 const eventstore::RecordedEvent& event) {
+  if (clear_ == nullptr) return absl::OkStatus();
+  absl::StatusOr<std::optional<std::string>> payload = clear_(tenant, event);
+  if (!payload.ok()) {
+    // The outbound stream, which replication and restore rest on, is never
+    // held up by a clear form that cannot be made (e.g. personal data that
+    // does not decrypt): that event is not published in clear.
+    Log(LogLevel::kError, "bus_clear_form_skipped",
+        {{"tenant", tenant},
+         {"position", absl::StrCat(event.position)},
+         {"error", payload.status().ToString()}});
+    return absl::OkStatus();
+  }
+  if (!payload->has_value()) return absl::OkStatus();
+  const eventstore::EventRecord& record = event.record;
+  const std::string subject =
+      ClearSubject(tenant, record.stream(), record.type());
+  std::string event_id;
+  if (record.event_id().size() == 16) {
+    eventstore::Uuid uuid;
+    std::copy_n(record.event_id().begin(), uuid.size(), uuid.begin());
+    event_id = eventstore::FormatUuid(uuid);
+  }
+  natsMsg* msg = nullptr;
+  natsStatus s =
+      natsMsg_Create(&msg, subject.c_str(), nullptr, (*payload)->data(),
+                     static_cast<int>((*payload)->size()));
+  if (s != NATS_OK) return NatsError("message for " + subject, s);
+  const std::pair<const char*, std::string> headers[] = {
+      {kTenantHeader, tenant},
+      {kStreamHeader, record.stream()},
+      {kTypeHeader, record.type()},
+      {kContentTypeHeader, record.content_type()},
+      {kPositionHeader, absl::StrCat(event.position)},
+      {kRevisionHeader, absl::StrCat(record.revision())},
+      {kOccurredAtHeader, Rfc3339(record.occurred_at_micros())},
+      {kRecordedAtHeader, Rfc3339(record.recorded_at_micros())},
+      {kCorrelationHeader, record.correlation_id()},
+      {kCausationHeader, record.causation_id()},
+      {kActorHeader, record.actor()},
+      {kSourcePlatformHeader, record.source_platform()},
+  };
+  for (const auto& [key, value] : headers) {
+    if (value.empty()) continue;
+    if (s == NATS_OK) {
+      s = natsMsgHeader_Set(msg, key, HeaderValue(value).c_str());
+    }
+  }
+  if (s != NATS_OK) {
+    natsMsg_Destroy(msg);
+    return NatsError("headers for " + subject, s);
+  }
+  jsPubOptions pub_options;
+  jsPubOptions_Init(&pub_options);
+  pub_options.MsgId = event_id.empty() ? nullptr : event_id.c_str();
+  pub_options.ExpectStream = options_.clear_stream.c_str();
   pub_options.MaxWait = absl::ToInt64Milliseconds(options_.request_timeout);
   jsPubAck* ack = nullptr;
   jsErrCode js_code = static_cast<jsErrCode>(0);

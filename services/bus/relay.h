@@ -16,6 +16,12 @@
 //   positions already there, which covers a crash between the
 //   acknowledgement and the checkpoint write even outside the window.
 //
+// Beside each event, and before it, the relay may publish a clear form of
+// it (SetClearPayload) on "throughline.clear.<tenant>.<category>.<type>" of
+// the stream options().clear_stream, with the same headers and Nats-Msg-Id.
+// Those messages never go to the outbound stream: what it holds stays the
+// stored bytes, from which a trust can be rebuilt.
+//
 // Checkpoints live in a small RocksDB of the relay's own (never the event
 // store's): key "checkpoint/<tenant>", value the decimal position. They are
 // written without fsync: after a power loss the stream check above restores
@@ -30,7 +36,9 @@
 #define THROUGHLINE_SERVICES_BUS_RELAY_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +62,9 @@ namespace throughline::services::bus {
 // SubjectToken; the category is the stream's part before the first '-'.
 std::string OutboundSubject(absl::string_view tenant, absl::string_view stream,
                             absl::string_view type);
+// The same tokens under "throughline.clear.".
+std::string ClearSubject(absl::string_view tenant, absl::string_view stream,
+                         absl::string_view type);
 
 class Relay {
  public:
@@ -66,6 +77,15 @@ class Relay {
   ~Relay();  // Calls Stop.
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
+
+  // The payload of an event's clear form, or nullopt to publish none. On an
+  // error the event is not published in clear (logged as
+  // "bus_clear_form_skipped"); its outbound message is published as usual.
+  using ClearPayload = std::function<absl::StatusOr<std::optional<std::string>>(
+      const std::string& tenant, const eventstore::RecordedEvent& event)>;
+  // Publishes clear forms as `clear` gives them. Call before Start; without
+  // it nothing is published in clear and the clear stream is not set up.
+  void SetClearPayload(ClearPayload clear);
 
   // Starts the relay thread. Call once.
   void Start();
@@ -103,12 +123,17 @@ class Relay {
   absl::Status Publish(const std::string& tenant,
                        const eventstore::RecordedEvent& event);
   absl::Status SaveCheckpoint(const std::string& tenant, uint64_t position);
+  // Publishes the event's clear form, if clear_ gives one (Publish calls it
+  // first).
+  absl::Status PublishClear(const std::string& tenant,
+                            const eventstore::RecordedEvent& event);
   void SetError(const absl::Status& status);
   void SetConnected(bool connected);
 
   eventstore::EventStore* const store_;
   const BusOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
+  ClearPayload clear_;
   StopSignal stop_;
   std::thread thread_;
 

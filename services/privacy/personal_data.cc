@@ -441,8 +441,8 @@ absl::Status PersonalData::Seal(const std::string& tenant,
       });
 }
 
-absl::Status PersonalData::Reveal(const std::string& tenant,
-                                  Message* message) const {
+absl::Status PersonalData::Reveal(const std::string& tenant, Message* message,
+                                  std::vector<std::string>* revealed) const {
   return VisitPersonal(
       message, "", [&](Message* m, const std::string& path) -> absl::Status {
         const cpd::Sealed* sealed = SealedOf(*m);
@@ -464,19 +464,24 @@ absl::Status PersonalData::Reveal(const std::string& tenant,
           return absl::DataLossError(
               absl::StrCat(path, ": ", plain.status().message()));
         }
+        const std::string subject = sealed->subject_id();
         m->Clear();
         if (!m->ParseFromString(*plain)) {
           return absl::DataLossError(
               absl::StrCat(path, ": decrypted data does not parse"));
         }
+        if (revealed != nullptr && std::find(revealed->begin(), revealed->end(),
+                                             subject) == revealed->end()) {
+          revealed->push_back(subject);
+        }
         return absl::OkStatus();
       });
 }
 
-absl::Status PersonalData::RevealStoredEvent(const std::string& tenant,
-                                             const std::string& type,
-                                             const std::string& content_type,
-                                             std::string* data) const {
+absl::Status PersonalData::RevealStoredEvent(
+    const std::string& tenant, const std::string& type,
+    const std::string& content_type, std::string* data,
+    std::vector<std::string>* revealed) const {
   if (content_type != projections::CpdContentType(type)) {
     return absl::OkStatus();  // Not written by the CPD services.
   }
@@ -485,7 +490,7 @@ absl::Status PersonalData::RevealStoredEvent(const std::string& tenant,
   record.set_data(*data);
   absl::StatusOr<cpd::CpdEvent> event = projections::DecodeCpdEvent(record);
   if (!event.ok()) return absl::OkStatus();  // Not a CPD event after all.
-  if (absl::Status s = Reveal(tenant, &*event); !s.ok()) return s;
+  if (absl::Status s = Reveal(tenant, &*event, revealed); !s.ok()) return s;
   eventstore::ProposedEvent encoded;
   projections::EncodeCpdEvent(*event, &encoded);
   *data = std::move(encoded.data);

@@ -71,19 +71,22 @@ class PersonalData {
 
   // Replaces every sealed PersonalDetails / PrivateText in `message` (at
   // any depth) by its plain form, or by the erased form when its key was
-  // destroyed. Fields that are not sealed are left as they are.
+  // destroyed. Fields that are not sealed are left as they are. When
+  // `revealed` is given, adds to it the subject (staff id) of every field
+  // it decrypted, once each, so that the caller can log whose data it read.
   absl::Status Reveal(const std::string& tenant,
-                      google::protobuf::Message* message) const;
+                      google::protobuf::Message* message,
+                      std::vector<std::string>* revealed = nullptr) const;
 
   // Reveal for one stored event given as its type, content type and data:
   // when it is a CPD event as the CPD services store them (its content type
   // names the throughline.cpd.v1 message of its type) and its data parses,
   // decodes `*data`, reveals it and encodes it again. Any other event, e.g.
   // one a client appended through the generic API, is left as it is.
-  absl::Status RevealStoredEvent(const std::string& tenant,
-                                 const std::string& type,
-                                 const std::string& content_type,
-                                 std::string* data) const;
+  absl::Status RevealStoredEvent(
+      const std::string& tenant, const std::string& type,
+      const std::string& content_type, std::string* data,
+      std::vector<std::string>* revealed = nullptr) const;
 
   // Whether stored events of CPD type `type` can hold personal data, i.e.
   // whether RevealStoredEvent may change them. Readers send every other

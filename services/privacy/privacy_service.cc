@@ -1,13 +1,16 @@
 #include "services/privacy/privacy_service.h"
 
 #include <iostream>
+#include <limits>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "eventstore/errors.h"
 #include "eventstore/format.h"
 #include "projections/cpd_codec.h"
+#include "services/auth/auth_service.h"
 #include "services/grpc_status.h"
 #include "services/tenant.h"
 #include "services/timestamps.h"
@@ -116,12 +119,50 @@ absl::Time AddYears(absl::Time t, uint32_t years) {
                          absl::UTCTimeZone());
 }
 
+// The accessor named in the access-log entries of the retention schedule's
+// own erasures, which no credential runs.
+constexpr char kRetentionAccessor[] = "retention schedule";
+
+std::string KindsText(const google::protobuf::RepeatedField<int>& kinds) {
+  std::vector<std::string> names;
+  for (int kind : kinds) {
+    names.push_back(
+        cpd::PersonalDataKind_Name(static_cast<cpd::PersonalDataKind>(kind)));
+  }
+  return names.empty() ? "nothing held" : absl::StrJoin(names, ", ");
+}
+
 }  // namespace
 
 PrivacyService::PrivacyService(eventstore::EventStore* store,
                                services::cpd::CommandRunner* runner,
-                               PersonalData* personal_data)
-    : store_(store), runner_(runner), personal_data_(personal_data) {}
+                               PersonalData* personal_data,
+                               auth::AuthStore* access_log,
+                               BusDisclosure* bus_disclosure)
+    : store_(store),
+      runner_(runner),
+      access_log_(access_log),
+      bus_disclosure_(bus_disclosure),
+      personal_data_(personal_data) {}
+
+absl::Status PrivacyService::RecordAccess(const std::string& tenant,
+                                          const auth::Caller* caller,
+                                          const std::string& staff_id,
+                                          const std::string& method,
+                                          const std::string& detail) {
+  if (caller != nullptr) {
+    return auth::RecordRead(access_log_, *caller, staff_id, detail);
+  }
+  auth::v1::AccessEntry entry;
+  TimeToProto(absl::Now(), entry.mutable_time());
+  entry.set_accessor_token_id(kRetentionAccessor);
+  entry.mutable_accessor()->set_name(kRetentionAccessor);
+  entry.mutable_accessor()->set_trust(tenant);
+  entry.set_subject_staff_id(staff_id);
+  entry.set_method(method);
+  entry.set_detail(detail);
+  return access_log_->RecordAccess(tenant, entry);
+}
 
 PrivacyService::~PrivacyService() { StopSchedule(); }
 
@@ -149,6 +190,8 @@ grpc::Status PrivacyService::EraseSubject(
     pv1::EraseSubjectResponse* response) {
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (absl::Status s = CheckRequestId(request->request_id()); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -175,6 +218,13 @@ grpc::Status PrivacyService::EraseSubject(
     absl::StatusOr<std::vector<cpd::PersonalDataKind>> erased =
         personal_data_->Erase(*tenant, request->staff_id(), {});
     if (!erased.ok()) return ToGrpcStatus(erased.status());
+    if (absl::Status s = RecordAccess(
+            *tenant, &*caller, request->staff_id(), caller->method,
+            absl::StrCat("erasure (retried) of ", KindsText(first->kinds()),
+                         " recorded at position ", (*earlier)->position));
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
     response->mutable_erased_kinds()->Add(first->kinds().begin(),
                                           first->kinds().end());
     response->set_position((*earlier)->position);
@@ -212,6 +262,15 @@ grpc::Status PrivacyService::EraseSubject(
   absl::StatusOr<std::vector<cpd::PersonalDataKind>> erased =
       personal_data_->Erase(*tenant, request->staff_id(), {});
   if (!erased.ok()) return ToGrpcStatus(erased.status());
+  // After the keys are gone: a failure here is answered as an error, and
+  // the client's retry (same request_id) records it.
+  if (absl::Status s =
+          RecordAccess(*tenant, &*caller, request->staff_id(), caller->method,
+                       absl::StrCat("erasure of ", KindsText(event.kinds()),
+                                    " recorded at position ", *position));
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   response->mutable_erased_kinds()->Add(held->begin(), held->end());
   response->set_position(*position);
   return grpc::Status::OK;
@@ -222,6 +281,8 @@ grpc::Status PrivacyService::ExportSubject(
     pv1::ExportSubjectResponse* response) {
   absl::StatusOr<std::string> tenant = TenantOf(*context);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (absl::Status s = CheckStaffId(request->staff_id()); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -238,6 +299,14 @@ grpc::Status PrivacyService::ExportSubject(
   if (!known.ok()) return known;
   absl::StatusOr<uint64_t> head = store_->HeadPosition(*tenant);
   if (!head.ok()) return ToGrpcStatus(head.status());
+  // An export is a read of the person's data: entered before anything is
+  // read (no entry, no export), so that the export lists itself.
+  if (absl::Status s = RecordAccess(
+          *tenant, &*caller, staff_id, caller->method,
+          absl::StrCat("subject access export as of position ", *head));
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   response->set_staff_id(staff_id);
   response->set_as_of_position(*head);
   // Goals the subject owns: their reviews are about the subject too.
@@ -289,6 +358,16 @@ grpc::Status PrivacyService::ExportSubject(
     }
     if (page->next_position <= next) break;
     next = page->next_position;
+  }
+  // Entries naming the person; reads of the whole log (no subject) hold
+  // everyone's data and are left to ListAccess.
+  absl::StatusOr<std::vector<auth::v1::AccessEntry>> access =
+      access_log_->ListAccess(*tenant, staff_id, absl::UnixEpoch(),
+                              std::numeric_limits<size_t>::max());
+  if (!access.ok()) return ToGrpcStatus(access.status());
+  for (auth::v1::AccessEntry& entry : *access) {
+    if (entry.subject_staff_id() != staff_id) continue;
+    *response->add_access() = std::move(entry);
   }
   return grpc::Status::OK;
 }
@@ -388,7 +467,8 @@ grpc::Status PrivacyService::GetRetentionSchedule(
 }
 
 absl::StatusOr<pv1::RunRetentionResponse> PrivacyService::RunRetentionFor(
-    const std::string& tenant, const std::string& request_id, absl::Time now) {
+    const std::string& tenant, const std::string& request_id, absl::Time now,
+    const auth::Caller* caller) {
   absl::MutexLock lock(&erase_mu_);
   pv1::RunRetentionResponse report;
   TimeToProto(now, report.mutable_as_of());
@@ -441,6 +521,16 @@ absl::StatusOr<pv1::RunRetentionResponse> PrivacyService::RunRetentionFor(
     absl::StatusOr<std::vector<cpd::PersonalDataKind>> erased =
         personal_data_->Erase(tenant, d.staff_id, kinds);
     if (!erased.ok()) return erased.status();
+    if (absl::Status s = RecordAccess(
+            tenant, caller, d.staff_id,
+            caller != nullptr
+                ? caller->method
+                : "/throughline.privacy.v1.PrivacyService/RunRetention",
+            absl::StrCat("retention erasure of ", KindsText(event.kinds()),
+                         " recorded at position ", *position));
+        !s.ok()) {
+      return s;
+    }
     pv1::RetentionErasure* out = report.add_erased();
     out->set_staff_id(d.staff_id);
     out->mutable_kinds()->Add(kinds.begin(), kinds.end());
@@ -480,10 +570,56 @@ grpc::Status PrivacyService::RunRetention(
     out->set_position((*earlier)->position);
   }
   if (response->erased_size() > 0) return grpc::Status::OK;
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<pv1::RunRetentionResponse> report =
-      RunRetentionFor(*tenant, request->request_id(), absl::Now());
+      RunRetentionFor(*tenant, request->request_id(), absl::Now(), &*caller);
   if (!report.ok()) return ToGrpcStatus(report.status());
   *response = *std::move(report);
+  return grpc::Status::OK;
+}
+
+grpc::Status PrivacyService::SetBusDisclosure(
+    grpc::ServerContext* context, const pv1::SetBusDisclosureRequest* request,
+    pv1::BusDisclosure* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  if (absl::Status s = CheckRequestId(request->request_id()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  grpc::Status registered = runner_->Read(
+      *context, [&](const projections::TrustState& state) -> grpc::Status {
+        if (state.registered()) return grpc::Status::OK;
+        return ToGrpcStatus(FieldError(absl::StatusCode::kFailedPrecondition,
+                                       "tenant",
+                                       "this trust is not registered"));
+      });
+  if (!registered.ok()) return registered;
+  pv1::BusDisclosureSet event;
+  event.set_clear_personal_data(request->clear_personal_data());
+  absl::StatusOr<uint64_t> position =
+      AppendPrivacyEvent(*tenant, request->request_id(), 0, event);
+  if (absl::IsAlreadyExists(position.status())) {
+    return ToGrpcStatus(FieldError(
+        absl::StatusCode::kAlreadyExists, "request_id",
+        absl::StrCat("\"", request->request_id(),
+                     "\" was already used for a different request")));
+  }
+  if (!position.ok()) return ToGrpcStatus(position.status());
+  response->set_clear_personal_data(request->clear_personal_data());
+  response->set_position(*position);
+  return grpc::Status::OK;
+}
+
+grpc::Status PrivacyService::GetBusDisclosure(
+    grpc::ServerContext* context, const pv1::GetBusDisclosureRequest*,
+    pv1::BusDisclosure* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  absl::StatusOr<pv1::BusDisclosure> current =
+      bus_disclosure_->Current(*tenant);
+  if (!current.ok()) return ToGrpcStatus(current.status());
+  *response = *std::move(current);
   return grpc::Status::OK;
 }
 

@@ -18,7 +18,10 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "eventstore/event_store.h"
+#include "services/auth/auth_store.h"
+#include "services/auth/gate.h"
 #include "services/cpd/command_runner.h"
+#include "services/privacy/bus_disclosure.h"
 #include "services/privacy/personal_data.h"
 #include "throughline/privacy/v1/privacy.grpc.pb.h"
 
@@ -34,7 +37,8 @@ class PrivacyService final : public pv1::PrivacyService::Service {
   // Every argument must outlive the service.
   PrivacyService(eventstore::EventStore* store,
                  services::cpd::CommandRunner* runner,
-                 PersonalData* personal_data);
+                 PersonalData* personal_data, auth::AuthStore* access_log,
+                 BusDisclosure* bus_disclosure);
   ~PrivacyService() override;  // Calls StopSchedule.
 
   grpc::Status EraseSubject(grpc::ServerContext* context,
@@ -54,11 +58,19 @@ class PrivacyService final : public pv1::PrivacyService::Service {
   grpc::Status RunRetention(grpc::ServerContext* context,
                             const pv1::RunRetentionRequest* request,
                             pv1::RunRetentionResponse* response) override;
+  grpc::Status SetBusDisclosure(grpc::ServerContext* context,
+                                const pv1::SetBusDisclosureRequest* request,
+                                pv1::BusDisclosure* response) override;
+  grpc::Status GetBusDisclosure(grpc::ServerContext* context,
+                                const pv1::GetBusDisclosureRequest* request,
+                                pv1::BusDisclosure* response) override;
 
   // The retention job for one trust as of `now`; the events it appends get
-  // ids derived from `request_id`.
+  // ids derived from `request_id`. Each erasure is entered in the access
+  // log as done by `caller` (the retention schedule when null).
   absl::StatusOr<pv1::RunRetentionResponse> RunRetentionFor(
-      const std::string& tenant, const std::string& request_id, absl::Time now);
+      const std::string& tenant, const std::string& request_id, absl::Time now,
+      const auth::Caller* caller = nullptr);
 
   // Runs the retention job for every trust every `interval`, on a thread of
   // its own, until StopSchedule. Failures are reported on stderr and
@@ -72,9 +84,18 @@ class PrivacyService final : public pv1::PrivacyService::Service {
   absl::StatusOr<uint64_t> AppendPrivacyEvent(
       const std::string& tenant, const std::string& request_id, size_t index,
       const google::protobuf::Message& event);
+  // Enters in the access log that `caller` (the retention schedule when
+  // null) exported or erased `staff_id`'s data; `detail` says what.
+  absl::Status RecordAccess(const std::string& tenant,
+                            const auth::Caller* caller,
+                            const std::string& staff_id,
+                            const std::string& method,
+                            const std::string& detail);
 
   eventstore::EventStore* const store_;
   services::cpd::CommandRunner* const runner_;
+  auth::AuthStore* const access_log_;
+  BusDisclosure* const bus_disclosure_;
   PersonalData* const personal_data_;
   absl::Mutex erase_mu_;  // Serializes erasures and retention runs.
   absl::Notification stop_;
