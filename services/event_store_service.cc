@@ -136,7 +136,7 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
     grpc::CallbackServerContext* context, const v1::AppendRequest* request,
     v1::AppendResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) {
     reactor->Finish(ToGrpcStatus(tenant.status()));
     return reactor;
@@ -167,7 +167,7 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
 grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
                                            const v1::ReadStreamRequest* request,
                                            v1::ReadStreamResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint32_t> count =
       ReadCount(request->max_count(), kDefaultStreamReadCount);
@@ -203,7 +203,7 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
 grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
                                         const v1::ReadAllRequest* request,
                                         v1::ReadAllResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint32_t> count =
       ReadCount(request->max_count(), kDefaultLogReadCount);
@@ -222,7 +222,7 @@ grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
 grpc::Status EventStoreService::Subscribe(
     grpc::ServerContext* context, const v1::SubscribeRequest* request,
     grpc::ServerWriter<v1::SubscribeResponse>* writer) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   const eventstore::LogFilter filter = FromProto(request->filter());
   const grpc::Status stopping(grpc::StatusCode::UNAVAILABLE,
@@ -272,7 +272,7 @@ grpc::Status EventStoreService::Subscribe(
 grpc::Status EventStoreService::GetStream(grpc::ServerContext* context,
                                           const v1::GetStreamRequest* request,
                                           v1::GetStreamResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<eventstore::StreamInfo> info =
       store_->GetStreamInfo(*tenant, request->stream());
@@ -286,7 +286,7 @@ grpc::Status EventStoreService::GetStream(grpc::ServerContext* context,
 grpc::Status EventStoreService::GetLogInfo(grpc::ServerContext* context,
                                            const v1::GetLogInfoRequest* request,
                                            v1::GetLogInfoResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint64_t> head = store_->HeadPosition(*tenant);
   if (!head.ok()) return ToGrpcStatus(head.status());

@@ -11,6 +11,7 @@
 #include <atomic>
 
 #include "eventstore/event_store.h"
+#include "services/tenant.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 
 namespace throughline::services {
@@ -23,6 +24,11 @@ class EventStoreService final
  public:
   // `store` must outlive the service.
   explicit EventStoreService(eventstore::EventStore* store);
+
+  // Refuses the calls of tenants this server does not serve (cluster
+  // placement); nullptr (the default) serves every tenant. Set before
+  // serving; `gate` must outlive the service.
+  void set_tenant_gate(const TenantGate* gate) { gate_ = gate; }
 
   // Ends every open subscription (with UNAVAILABLE) and refuses new ones, so
   // that the server can shut down without waiting for them.
@@ -49,6 +55,7 @@ class EventStoreService final
 
  private:
   eventstore::EventStore* const store_;
+  const TenantGate* gate_ = nullptr;
   std::atomic<bool> stopping_{false};
 };
 

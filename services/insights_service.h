@@ -16,6 +16,7 @@
 #include "projections/history.h"
 #include "projections/projector.h"
 #include "projections/views.h"
+#include "services/tenant.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
 
 namespace throughline::services {
@@ -27,6 +28,11 @@ class InsightsService final : public insights::Insights::Service {
   // `log` and `projector` must outlive the service.
   InsightsService(const eventstore::EventStore* log,
                   projections::Projector* projector);
+
+  // Refuses the calls of tenants this server does not serve (cluster
+  // placement); nullptr (the default) serves every tenant. Set before
+  // serving; `gate` must outlive the service.
+  void set_tenant_gate(const TenantGate* gate) { gate_ = gate; }
 
   // Ends open watches, so that the server can shut down.
   void StopWatches() { stopping_ = true; }
@@ -67,6 +73,7 @@ class InsightsService final : public insights::Insights::Service {
                             insights::ProjectionStatus* response) override;
 
  private:
+  const TenantGate* gate_ = nullptr;
   // A resolved query: the trust's history as of the position asked for and
   // the view parameters.
   struct Loaded {

@@ -32,6 +32,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/server_context.h"
 #include "projections/trust_state.h"
+#include "services/tenant.h"
 #include "throughline/cpd/v1/record.pb.h"
 
 namespace throughline::services::cpd {
@@ -64,6 +65,11 @@ class CommandRunner {
 
   // `store` must outlive the runner.
   explicit CommandRunner(eventstore::EventStore* store);
+
+  // Refuses the calls of tenants this server does not serve (cluster
+  // placement); nullptr (the default) serves every tenant. Set before
+  // serving; `gate` must outlive the service.
+  void set_tenant_gate(const TenantGate* gate) { gate_ = gate; }
 
   // Runs one request. `request` is the whole RPC request (its bytes make the
   // idempotency digest); `occurred_at` is null when unset. Unless
@@ -102,6 +108,7 @@ class CommandRunner {
   absl::Status CatchUp(const std::string& tenant, TrustState* state);
 
   eventstore::EventStore* const store_;
+  const TenantGate* gate_ = nullptr;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<Trust>> trusts_
       ABSL_GUARDED_BY(mu_);
