@@ -24,6 +24,9 @@ namespace bus {
 class Relay;
 class Ingest;
 }  // namespace bus
+namespace cluster {
+class Placement;
+}  // namespace cluster
 
 class Server {
  public:
@@ -56,6 +59,13 @@ class Server {
   absl::Status CreateBus();
   void StartBus();
   void StopBus();
+  // Trusts across nodes (docs/operations.md), when config.node_id is set:
+  // CreateCluster after CreateBus (it gates the services and registers
+  // ClusterService), StartCluster once the port is bound, StopCluster after
+  // the gRPC server has stopped.
+  absl::Status CreateCluster();
+  void StartCluster();
+  void StopCluster();
 
   const ServerConfig config_;
   std::unique_ptr<eventstore::EventStore> store_;
@@ -71,6 +81,8 @@ class Server {
   std::unique_ptr<bus::Relay> bus_relay_;
   std::unique_ptr<bus::Ingest> bus_ingest_;
   std::unique_ptr<grpc::Service> bus_service_;
+  std::unique_ptr<cluster::Placement> placement_;
+  std::unique_ptr<grpc::Service> cluster_service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   bool shut_down_ = false;

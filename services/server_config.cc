@@ -141,6 +141,33 @@ const std::vector<Option>& Options() {
                    "Longest wait between retries while NATS is unreachable, "
                    "in seconds.",
                    &ServerConfig::bus_retry_max_seconds, 1, 3600),
+      Option{"node_id",
+             "This node's id in a cluster of nodes sharing the bus; each "
+             "trust is then served by one node (docs/operations.md). Needs "
+             "nats_url. Empty: this node serves every trust.",
+             [](const ServerConfig& c) { return c.node_id; },
+             [](const std::string& v, ServerConfig* c) {
+               if (v.size() > 63) return false;
+               for (char ch : v) {
+                 if (!absl::ascii_islower(static_cast<unsigned char>(ch)) &&
+                     !absl::ascii_isdigit(static_cast<unsigned char>(ch)) &&
+                     ch != '-') {
+                   return false;
+                 }
+               }
+               c->node_id = v;
+               return true;
+             },
+             "empty, or 1 to 63 of a-z, 0-9 and '-'"},
+      OptionalStringOption(
+          "advertise_address",
+          "The host:port other nodes and clients reach this node at. Empty: "
+          "the listen address with the port actually bound.",
+          &ServerConfig::advertise_address),
+      StreamNameOption("placement_bucket",
+                       "JetStream key-value bucket recording which node "
+                       "serves each trust.",
+                       &ServerConfig::placement_bucket),
   };
   return *options;
 }
@@ -264,6 +291,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(
     return absl::InvalidArgumentError(
         "bus_stream, bus_inbound_stream and bus_dead_letter_stream must be "
         "three different streams");
+  }
+  if (!config.node_id.empty() && config.nats_url.empty()) {
+    return absl::InvalidArgumentError(
+        "node_id: a cluster node needs the bus (set nats_url)");
   }
   return config;
 }

@@ -55,6 +55,17 @@ struct ServerConfig {
   // Longest wait between retries while NATS is unreachable, in seconds (1 to
   // 3600).
   uint64_t bus_retry_max_seconds = 30;
+
+  // Trusts across nodes (docs/operations.md). Off unless node_id is set,
+  // which needs nats_url: then each trust is served by one node, recorded in
+  // a JetStream key-value bucket. Off, this node serves every trust.
+  // This node's id: 1 to 63 of [a-z0-9-].
+  std::string node_id;
+  // The gRPC address other nodes and clients reach this node at; empty
+  // means the listen address with the port actually bound.
+  std::string advertise_address;
+  // The JetStream key-value bucket holding the placement.
+  std::string placement_bucket = "THROUGHLINE_PLACEMENT";
 };
 
 // One documented option, for --help and docs.

@@ -16,6 +16,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "services/grpc_status.h"
 #include "throughline/cpd/v1/record.pb.h"
 #include "throughline/eventstore/v1/errors.pb.h"
 
@@ -403,7 +404,10 @@ absl::StatusOr<Ingest::Outcome> Ingest::Handle(natsMsg* msg) {
     status_.last_error = LastError();
     return Outcome::kDone;
   }
-  if (IsPermanent(call_status.error_code())) {
+  // A trust another node serves is not a bad command: left for that node
+  // (which consumes the same stream) or for after a move.
+  if (IsPermanent(call_status.error_code()) &&
+      !OwnerFromGrpcStatus(call_status).has_value()) {
     return dead_letter(CodeName(call_status.error_code()),
                        call_status.error_message(), ViolatedField(call_status));
   }

@@ -39,6 +39,9 @@ inline constexpr char kCorrelationHeader[] = "Throughline-Correlation-Id";
 inline constexpr char kCausationHeader[] = "Throughline-Causation-Id";
 inline constexpr char kActorHeader[] = "Throughline-Actor";
 inline constexpr char kSourcePlatformHeader[] = "Throughline-Source-Platform";
+// SHA-256 (lowercase hex) of the event's stored record, so that a restore can
+// check it rebuilt the record byte for byte (docs/bus.md).
+inline constexpr char kRecordDigestHeader[] = "Throughline-Record-Sha256";
 inline constexpr char kErrorCodeHeader[] = "Throughline-Error-Code";
 inline constexpr char kErrorHeader[] = "Throughline-Error";
 inline constexpr char kErrorFieldHeader[] = "Throughline-Error-Field";

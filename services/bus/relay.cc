@@ -1,7 +1,10 @@
 #include "services/bus/relay.h"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -161,6 +164,10 @@ absl::Status Relay::PublishPending(bool* caught_up) {
   if (!tenants.ok()) return tenants.status();
   for (const std::string& tenant : *tenants) {
     if (stop_.stopped()) return absl::OkStatus();
+    if (gate_ != nullptr && !gate_->Admit(tenant).ok()) {
+      reconciled_.erase(tenant);
+      continue;
+    }
     absl::StatusOr<uint64_t> head = store_->HeadPosition(tenant);
     if (!head.ok()) return head.status();
     uint64_t published;
@@ -236,6 +243,10 @@ absl::Status Relay::Publish(const std::string& tenant,
     std::copy_n(record.event_id().begin(), uuid.size(), uuid.begin());
     event_id = eventstore::FormatUuid(uuid);
   }
+  const std::string stored = record.SerializeAsString();
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(stored.data()), stored.size(),
+         digest);
   natsMsg* msg = nullptr;
   natsStatus s =
       natsMsg_Create(&msg, subject.c_str(), nullptr, record.data().data(),
@@ -254,6 +265,9 @@ absl::Status Relay::Publish(const std::string& tenant,
       {kCausationHeader, record.causation_id()},
       {kActorHeader, record.actor()},
       {kSourcePlatformHeader, record.source_platform()},
+      {kRecordDigestHeader,
+       absl::BytesToHexString(absl::string_view(
+           reinterpret_cast<const char*>(digest), sizeof(digest)))},
   };
   for (const auto& [key, value] : headers) {
     if (value.empty()) continue;

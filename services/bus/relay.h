@@ -43,6 +43,7 @@
 #include "absl/synchronization/mutex.h"
 #include "eventstore/event_store.h"
 #include "services/bus/nats_util.h"
+#include "services/tenant.h"
 
 namespace rocksdb {
 class DB;
@@ -89,6 +90,12 @@ class Relay {
 
   const BusOptions& options() const { return options_; }
 
+  // In a cluster, publishes only the tenants `gate` admits (those this node
+  // owns), and checks a tenant against the stream again whenever it comes
+  // back, so that a node never publishes a trust another node now writes.
+  // Set before Start; nullptr (the default) publishes every tenant.
+  void set_tenant_gate(const TenantGate* gate) { gate_ = gate; }
+
  private:
   Relay(eventstore::EventStore* store, const BusOptions& options,
         std::unique_ptr<rocksdb::DB> db);
@@ -108,6 +115,7 @@ class Relay {
 
   eventstore::EventStore* const store_;
   const BusOptions options_;
+  const TenantGate* gate_ = nullptr;
   std::unique_ptr<rocksdb::DB> db_;
   StopSignal stop_;
   std::thread thread_;
