@@ -1,5 +1,7 @@
 #include "services/cluster/placement.h"
 
+#include <cstdio>
+
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
