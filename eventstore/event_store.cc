@@ -132,6 +132,9 @@ class EventStore::Impl {
       const std::string& tenant, const std::string& event_id) const;
   absl::StatusOr<uint64_t> HeadPosition(const std::string& tenant) const;
   absl::StatusOr<std::vector<std::string>> ListTenants() const;
+  absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) const;
+  absl::StatusOr<std::pair<uint64_t, ChainHash>> ChainHead(
+      const std::string& tenant) const;
   uint64_t CommitCount() const {
     absl::MutexLock lock(&mu_);
     return commit_count_;
@@ -166,6 +169,7 @@ class EventStore::Impl {
     absl::flat_hash_map<std::string, uint64_t> heads;      // tenant
     absl::flat_hash_map<std::string, StreamInfo> streams;  // stream prefix
     absl::flat_hash_map<std::string, IdEntry> ids;         // id key
+    absl::flat_hash_map<std::string, ChainHash> chains;    // tenant
     rocksdb::WriteBatch batch;
   };
 
@@ -192,12 +196,25 @@ class EventStore::Impl {
   absl::StatusOr<uint64_t> HeadLocked(const std::string& tenant) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Hash chain (see format.h). Called from Open: brings a version 1 store
+  // to version 2 by computing every tenant's chain, then loads each
+  // tenant's head hash into chain_heads_.
+  absl::Status OpenChain();
+  absl::Status ComputeChain(const std::string& tenant);
+  // The chain hash stored at `position` (genesis for 0); nullopt when none.
+  absl::StatusOr<std::optional<ChainHash>> StoredChainHash(
+      const std::string& tenant, uint64_t position) const;
+  // Committer: chain(head) for the next append of `tenant`.
+  absl::StatusOr<ChainHash> LookupChain(const std::string& tenant,
+                                        uint64_t head, const GroupState& group);
+
   const EventStoreOptions options_;
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* ids_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* chain_cf_ = nullptr;
 
   mutable absl::Mutex mu_;
   // Committed head position per tenant seen so far.
@@ -219,6 +236,9 @@ class EventStore::Impl {
 
   // Committer thread only: last known revision of recently used streams.
   absl::flat_hash_map<std::string, StreamInfo> stream_cache_;
+  // Committer thread only (and Open, before it starts): chain(head) of each
+  // tenant, exactly as committed.
+  absl::flat_hash_map<std::string, ChainHash> chain_heads_;
   std::thread committer_;
 };
 
@@ -243,6 +263,7 @@ absl::Status EventStore::Impl::Open() {
       {kLogColumnFamily, cf_options},
       {kStreamsColumnFamily, cf_options},
       {kIdsColumnFamily, cf_options},
+      {kChainColumnFamily, cf_options},
   };
   rocksdb::Status status =
       rocksdb::DB::Open(db_options, options_.path, families, &handles_, &db_);
@@ -253,25 +274,9 @@ absl::Status EventStore::Impl::Open() {
   log_cf_ = handles_[1];
   streams_cf_ = handles_[2];
   ids_cf_ = handles_[3];
+  chain_cf_ = handles_[4];
 
-  std::string version;
-  status = db_->Get(rocksdb::ReadOptions(), kFormatVersionKey, &version);
-  if (status.IsNotFound()) {
-    rocksdb::WriteOptions write_options;
-    write_options.sync = true;
-    if (absl::Status s = FromRocks(
-            db_->Put(write_options, kFormatVersionKey, kFormatVersion),
-            "writing format version");
-        !s.ok()) {
-      return s;
-    }
-  } else if (!status.ok()) {
-    return FromRocks(status, "reading format version");
-  } else if (version != kFormatVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("event store at ", options_.path, " has format version ",
-                     version, "; this build reads version ", kFormatVersion));
-  }
+  if (absl::Status s = OpenChain(); !s.ok()) return s;
   committer_ = std::thread([this] { CommitLoop(); });
   return absl::OkStatus();
 }
@@ -551,6 +556,8 @@ absl::StatusOr<AppendResult> EventStore::Impl::Prepare(const Pending& pending,
     if (!committed.ok()) return committed.status();
     head = *committed;
   }
+  absl::StatusOr<ChainHash> chain = LookupChain(request.tenant, head, *group);
+  if (!chain.ok()) return chain.status();
   AppendResult result;
   result.first_revision = exists ? (*current)->revision + 1 : 0;
   result.first_position = head + 1;
@@ -578,6 +585,9 @@ absl::StatusOr<AppendResult> EventStore::Impl::Prepare(const Pending& pending,
     record.SerializeToString(&value);
 
     group->batch.Put(log_cf_, LogKey(request.tenant, position), value);
+    *chain = NextChainHash(*chain, value);
+    group->batch.Put(chain_cf_, LogKey(request.tenant, position),
+                     EncodeChainHash(*chain));
     group->batch.Put(streams_cf_,
                      StreamKey(request.tenant, request.stream, revision),
                      PositionValue(position));
@@ -588,6 +598,7 @@ absl::StatusOr<AppendResult> EventStore::Impl::Prepare(const Pending& pending,
   result.last_revision = result.first_revision + count - 1;
   result.last_position = result.first_position + count - 1;
   group->heads[request.tenant] = result.last_position;
+  group->chains[request.tenant] = *chain;
   group->streams[StreamPrefix(request.tenant, request.stream)] =
       StreamInfo{result.last_revision, result.last_position};
   return result;
@@ -618,7 +629,9 @@ void EventStore::Impl::CommitGroup(std::deque<Pending>& group) {
       stream_cache_.clear();
       state.heads.clear();
       state.streams.clear();
+      state.chains.clear();
     }
+    for (auto& [tenant, chain] : state.chains) chain_heads_[tenant] = chain;
     for (auto& [prefix, info] : state.streams) {
       if (stream_cache_.size() >= kMaxCachedStreams) stream_cache_.clear();
       stream_cache_[prefix] = info;
@@ -876,6 +889,314 @@ void EventStore::Impl::Shutdown() {
 }
 
 // ---------------------------------------------------------------------------
+// Hash chain: migration at open, the committer's chain heads, Verify.
+
+absl::string_view ChainFaultName(ChainFault fault) {
+  switch (fault) {
+    case ChainFault::kContentChanged:
+      return "content_changed";
+    case ChainFault::kHashChanged:
+      return "hash_changed";
+    case ChainFault::kChanged:
+      return "changed";
+    case ChainFault::kMissingEvent:
+      return "missing_event";
+    case ChainFault::kMissingHash:
+      return "missing_hash";
+  }
+  return "changed";
+}
+
+absl::Status EventStore::Impl::OpenChain() {
+  std::string version;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), kFormatVersionKey, &version);
+  if (!status.ok() && !status.IsNotFound()) {
+    return FromRocks(status, "reading format version");
+  }
+  const bool versioned = status.ok();
+  if (versioned && version != kFormatVersion &&
+      version != kFormatVersionWithoutChain) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("event store at ", options_.path, " has format version ",
+                     version, "; this build reads version ", kFormatVersion,
+                     " (and migrates version ", kFormatVersionWithoutChain,
+                     " when it opens it)"));
+  }
+  absl::StatusOr<std::vector<std::string>> tenants = ListTenants();
+  if (!tenants.ok()) return tenants.status();
+  if (!versioned || version == kFormatVersionWithoutChain) {
+    // A new store has no tenants; a version 1 store gets its chains now.
+    // The version is recorded last, so a migration cut short by a crash is
+    // simply done again at the next open (it writes the same hashes).
+    for (const std::string& tenant : *tenants) {
+      if (absl::Status s = ComputeChain(tenant); !s.ok()) return s;
+    }
+    rocksdb::WriteOptions write_options;
+    write_options.sync = true;
+    if (absl::Status s = FromRocks(
+            db_->Put(write_options, kFormatVersionKey, kFormatVersion),
+            "writing format version");
+        !s.ok()) {
+      return s;
+    }
+  }
+  for (const std::string& tenant : *tenants) {
+    uint64_t head;
+    {
+      absl::MutexLock lock(&mu_);
+      absl::StatusOr<uint64_t> committed = HeadLocked(tenant);
+      if (!committed.ok()) return committed.status();
+      head = *committed;
+    }
+    absl::StatusOr<std::optional<ChainHash>> stored =
+        StoredChainHash(tenant, head);
+    if (!stored.ok()) return stored.status();
+    // A missing head hash is left out: LookupChain refuses that tenant's
+    // appends and Verify reports the position.
+    if (stored->has_value()) chain_heads_[tenant] = **stored;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EventStore::Impl::ComputeChain(const std::string& tenant) {
+  constexpr size_t kEventsPerBatch = 10000;
+  const std::string upper = PrefixEnd(TenantPrefix(tenant));
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(read_options, log_cf_));
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  rocksdb::WriteBatch batch;
+  ChainHash chain = kChainGenesis;
+  for (it->Seek(TenantPrefix(tenant)); it->Valid(); it->Next()) {
+    chain = NextChainHash(chain, View(it->value()));
+    batch.Put(chain_cf_, it->key(), EncodeChainHash(chain));
+    if (batch.Count() >= static_cast<int>(kEventsPerBatch)) {
+      if (absl::Status s =
+              FromRocks(db_->Write(write_options, &batch), "writing chain");
+          !s.ok()) {
+        return s;
+      }
+      batch.Clear();
+    }
+  }
+  if (absl::Status s = FromRocks(it->status(), "reading log"); !s.ok()) {
+    return s;
+  }
+  return FromRocks(db_->Write(write_options, &batch), "writing chain");
+}
+
+absl::StatusOr<std::optional<ChainHash>> EventStore::Impl::StoredChainHash(
+    const std::string& tenant, uint64_t position) const {
+  if (position == 0) return kChainGenesis;
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), chain_cf_,
+                                    LogKey(tenant, position), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  if (!status.ok()) return FromRocks(status, "reading chain hash");
+  return DecodeChainHash(value);
+}
+
+absl::StatusOr<ChainHash> EventStore::Impl::LookupChain(
+    const std::string& tenant, uint64_t head, const GroupState& group) {
+  if (auto it = group.chains.find(tenant); it != group.chains.end()) {
+    return it->second;
+  }
+  if (auto it = chain_heads_.find(tenant); it != chain_heads_.end()) {
+    return it->second;
+  }
+  absl::StatusOr<std::optional<ChainHash>> stored =
+      StoredChainHash(tenant, head);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    return absl::DataLossError(absl::StrCat(
+        "the chain hash of position ", head,
+        " (the head) is missing, so no event can be chained after it; nothing "
+        "was appended (run verify)"));
+  }
+  chain_heads_[tenant] = **stored;
+  return **stored;
+}
+
+absl::StatusOr<std::pair<uint64_t, ChainHash>> EventStore::Impl::ChainHead(
+    const std::string& tenant) const {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  uint64_t head;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<uint64_t> committed = HeadLocked(tenant);
+    if (!committed.ok()) return committed.status();
+    head = *committed;
+  }
+  absl::StatusOr<std::optional<ChainHash>> stored =
+      StoredChainHash(tenant, head);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    return absl::DataLossError(
+        absl::StrCat("no chain hash is stored at head position ", head));
+  }
+  return std::make_pair(head, **stored);
+}
+
+absl::StatusOr<VerifyReport> EventStore::Impl::Verify(
+    const VerifyOptions& options) const {
+  // How often (in events) a page looks at the clock.
+  constexpr uint64_t kClockEvery = 1024;
+  const std::string& tenant = options.tenant;
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  const uint64_t from = std::max<uint64_t>(options.from_position, 1);
+  if (options.to_position != 0 && options.to_position < from) {
+    return InvalidField(
+        "to_position",
+        absl::StrCat(options.to_position, " is before from_position ", from));
+  }
+  VerifyReport report;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<uint64_t> head = HeadLocked(tenant);
+    if (!head.ok()) return head.status();
+    report.head_position = *head;
+  }
+  absl::StatusOr<std::optional<ChainHash>> head_hash =
+      StoredChainHash(tenant, report.head_position);
+  if (!head_hash.ok()) return head_hash.status();
+  report.head_hash = head_hash->value_or(ChainHash{});
+  const uint64_t to = options.to_position == 0
+                          ? report.head_position
+                          : std::min(options.to_position, report.head_position);
+  report.first_position = from;
+  report.last_position = from - 1;
+
+  ChainHash chain;
+  if (options.start_hash.has_value()) {
+    chain = *options.start_hash;
+  } else {
+    absl::StatusOr<std::optional<ChainHash>> start =
+        StoredChainHash(tenant, from - 1);
+    if (!start.ok()) return start.status();
+    if (!start->has_value() && from - 1 <= report.head_position) {
+      report.mismatch =
+          ChainMismatch{from - 1, ChainFault::kMissingHash,
+                        absl::StrCat("no chain hash is stored at position ",
+                                     from - 1, ", where the check starts")};
+      return report;
+    }
+    chain = start->value_or(ChainHash{});
+  }
+  report.chain_hash = chain;
+  if (from > to) return report;
+
+  const std::string lower = LogKey(tenant, from);
+  const std::string upper = LogKey(tenant, to + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> log_it(
+      db_->NewIterator(read_options, log_cf_));
+  std::unique_ptr<rocksdb::Iterator> chain_it(
+      db_->NewIterator(read_options, chain_cf_));
+  log_it->Seek(lower);
+  chain_it->Seek(lower);
+  const size_t key_size = lower.size();
+  auto at = [key_size](const rocksdb::Iterator& it, uint64_t position) {
+    return it.Valid() && it.key().size() == key_size &&
+           PositionFromLogKey(View(it.key())) == position;
+  };
+
+  for (uint64_t p = from; p <= to; ++p) {
+    if (report.events_checked > 0 &&
+        (report.events_checked >= options.max_events ||
+         (report.events_checked % kClockEvery == 0 &&
+          absl::Now() >= options.deadline))) {
+      report.next_position = p;
+      return report;
+    }
+    if (!at(*log_it, p)) {
+      if (absl::Status s = FromRocks(log_it->status(), "reading log");
+          !s.ok()) {
+        return s;
+      }
+      report.mismatch =
+          ChainMismatch{p, ChainFault::kMissingEvent,
+                        absl::StrCat("no event is stored at position ", p,
+                                     ", though the log goes on to position ",
+                                     report.head_position)};
+      return report;
+    }
+    std::optional<ChainHash> stored;
+    if (at(*chain_it, p)) stored = DecodeChainHash(View(chain_it->value()));
+    if (absl::Status s = FromRocks(chain_it->status(), "reading chain");
+        !s.ok()) {
+      return s;
+    }
+    if (!stored.has_value()) {
+      report.mismatch =
+          ChainMismatch{p, ChainFault::kMissingHash,
+                        absl::StrCat("the event at position ", p,
+                                     " has no stored chain hash")};
+      return report;
+    }
+    const ChainHash computed = NextChainHash(chain, View(log_it->value()));
+    if (computed != *stored) {
+      // Which one changed? The next link tells: it was made from the
+      // original hash of p, so it agrees with whichever of the two is intact.
+      ChainMismatch mismatch{p, ChainFault::kChanged,
+                             absl::StrCat("the event stored at position ", p,
+                                          " does not match its chain hash: "
+                                          "the event or its hash was changed")};
+      std::string next_value, next_hash;
+      if (p < report.head_position &&
+          db_->Get(rocksdb::ReadOptions(), log_cf_, LogKey(tenant, p + 1),
+                   &next_value)
+              .ok() &&
+          db_->Get(rocksdb::ReadOptions(), chain_cf_, LogKey(tenant, p + 1),
+                   &next_hash)
+              .ok()) {
+        const std::optional<ChainHash> next = DecodeChainHash(next_hash);
+        if (next == NextChainHash(*stored, next_value)) {
+          mismatch.fault = ChainFault::kContentChanged;
+          mismatch.detail = absl::StrCat(
+              "the event stored at position ", p,
+              " was changed: its bytes no longer match its chain hash, which "
+              "still links to position ",
+              p + 1);
+        } else if (next == NextChainHash(computed, next_value)) {
+          mismatch.fault = ChainFault::kHashChanged;
+          mismatch.detail = absl::StrCat(
+              "the chain hash stored at position ", p,
+              " was changed: the event's bytes still link to position ", p + 1);
+        }
+      }
+      report.mismatch = std::move(mismatch);
+      return report;
+    }
+    chain = computed;
+    ++report.events_checked;
+    report.last_position = p;
+    report.chain_hash = chain;
+    if (options.expected_hash.has_value()) {
+      if (options.expected_position == p) {
+        if (chain == *options.expected_hash) {
+          report.expected_found_at = p;
+        } else {
+          report.expected_differs = true;
+        }
+      } else if (options.expected_position == 0 &&
+                 report.expected_found_at == 0 &&
+                 chain == *options.expected_hash) {
+        report.expected_found_at = p;
+      }
+    }
+    log_it->Next();
+    chain_it->Next();
+  }
+  return report;
+}
+
+// ---------------------------------------------------------------------------
 // Import and freeze: restoring a tenant from a copy of its log. Kept apart
 // from the append path; the committer only dispatches to PrepareImport.
 
@@ -997,12 +1318,19 @@ absl::StatusOr<AppendResult> EventStore::Impl::PrepareImport(
     }
     streams[prefix] = StreamInfo{record.revision(), first + i};
   }
+  // The imported events extend this store's hash chain exactly as appends
+  // do: the same stored bytes give the same chain as in the source store.
+  absl::StatusOr<ChainHash> chain = LookupChain(tenant, head, *group);
+  if (!chain.ok()) return chain.status();
   // Everything holds: stage the writes, the stored bytes as given.
   for (size_t i = 0; i < pending.imported.size(); ++i) {
     const EventRecord& record = pending.imported_records[i];
     const uint64_t position = first + i;
     group->batch.Put(log_cf_, LogKey(tenant, position),
                      pending.imported[i].stored);
+    *chain = NextChainHash(*chain, pending.imported[i].stored);
+    group->batch.Put(chain_cf_, LogKey(tenant, position),
+                     EncodeChainHash(*chain));
     group->batch.Put(streams_cf_,
                      StreamKey(tenant, record.stream(), record.revision()),
                      PositionValue(position));
@@ -1015,6 +1343,7 @@ absl::StatusOr<AppendResult> EventStore::Impl::PrepareImport(
   result.first_position = first;
   result.last_position = first + pending.imported.size() - 1;
   group->heads[tenant] = result.last_position;
+  group->chains[tenant] = *chain;
   return result;
 }
 
@@ -1133,6 +1462,16 @@ absl::StatusOr<uint64_t> EventStore::WaitForPosition(
 
 absl::StatusOr<std::vector<std::string>> EventStore::ListTenants() const {
   return impl_->ListTenants();
+}
+
+absl::StatusOr<VerifyReport> EventStore::Verify(
+    const VerifyOptions& options) const {
+  return impl_->Verify(options);
+}
+
+absl::StatusOr<std::pair<uint64_t, ChainHash>> EventStore::ChainHead(
+    const std::string& tenant) const {
+  return impl_->ChainHead(tenant);
 }
 
 uint64_t EventStore::CommitCount() const { return impl_->CommitCount(); }

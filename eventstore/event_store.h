@@ -16,6 +16,11 @@
 // Idempotency is stored, not cached: (tenant, event id) -> (position,
 // revision, content digest) is written in the same batch as the event.
 //
+// Tamper evidence: each tenant's log is hash-chained (eventstore/format.h).
+// The committer writes each event's chain hash in the same batch as the
+// event and keeps each tenant's head hash in memory (loaded at open);
+// Verify recomputes the chain from the stored bytes.
+//
 // Thread safety: all methods are safe to call concurrently.
 
 #ifndef THROUGHLINE_EVENTSTORE_EVENT_STORE_H_
@@ -26,11 +31,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "eventstore/format.h"
 #include "eventstore/record.pb.h"
 
 namespace throughline::eventstore {
@@ -131,6 +138,78 @@ struct StreamInfo {
   uint64_t last_position = 0;  // Log position of that event.
 };
 
+// What Verify checks. Positions are clamped to the tenant's committed head
+// when the call starts, so appends made meanwhile do not disturb it.
+struct VerifyOptions {
+  std::string tenant;
+  // First position to check (0 is read as 1).
+  uint64_t from_position = 1;
+  // Last position to check; 0 means the head.
+  uint64_t to_position = 0;
+  // chain(from_position - 1) as the caller knows it, e.g. the chain_hash of
+  // a previous page. Unset: the genesis for position 1, otherwise the hash
+  // stored at from_position - 1 (so a range check proves the range agrees
+  // with what is stored before it, not the whole log).
+  std::optional<ChainHash> start_hash;
+  // A hash saved earlier (e.g. a head hash in a governors' report). The
+  // check reports whether the recomputed chain passes through it: at
+  // expected_position when that is not 0, else at any checked position.
+  std::optional<ChainHash> expected_hash;
+  uint64_t expected_position = 0;
+  // Stop after this many events (the caller continues from next_position).
+  size_t max_events = 100000;
+  // Stop shortly before this time, so the caller's deadline is honoured.
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+// Why a position failed verification.
+enum class ChainFault {
+  // The event's stored bytes changed (its stored hash still agrees with the
+  // rest of the chain).
+  kContentChanged,
+  // The event's stored hash changed (the event's bytes still agree with the
+  // rest of the chain).
+  kHashChanged,
+  // The link fails and the next position cannot tell which of the two
+  // changed (the position is the last one checked, or both changed).
+  kChanged,
+  // No event is stored at the position, though later positions exist.
+  kMissingEvent,
+  // The event is stored but its chain hash is not (or is not 32 bytes).
+  kMissingHash,
+};
+// "content_changed", "hash_changed", "changed", "missing_event",
+// "missing_hash".
+absl::string_view ChainFaultName(ChainFault fault);
+
+struct ChainMismatch {
+  uint64_t position = 0;
+  ChainFault fault = ChainFault::kChanged;
+  std::string detail;  // A sentence for people.
+};
+
+struct VerifyReport {
+  // The range actually checked: from first_position to last_position.
+  uint64_t first_position = 0;
+  uint64_t last_position = 0;  // first_position - 1 when nothing was checked
+  uint64_t events_checked = 0;
+  // The recomputed chain(last_position): continue with it as start_hash.
+  ChainHash chain_hash{};
+  // The tenant's committed head when the call started, and the hash stored
+  // there (genesis when the tenant has no events).
+  uint64_t head_position = 0;
+  ChainHash head_hash{};
+  // The first position that failed; checking stops there.
+  std::optional<ChainMismatch> mismatch;
+  // Where the recomputed chain met expected_hash (0: not in this range), and
+  // whether expected_position was reached and differed.
+  uint64_t expected_found_at = 0;
+  bool expected_differs = false;
+  // Where the next page starts; 0 when the requested range is done (or a
+  // mismatch ended the check).
+  uint64_t next_position = 0;
+};
+
 class EventStore {
  public:
   using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
@@ -195,6 +274,17 @@ class EventStore {
   absl::StatusOr<uint64_t> WaitForPosition(const std::string& tenant,
                                            uint64_t position,
                                            absl::Time deadline) const;
+
+  // Recomputes the tenant's hash chain over a range of positions, a page at
+  // a time (see VerifyOptions). Reads only committed positions and never
+  // blocks appends. InvalidArgument for a malformed tenant or a range with
+  // to_position < from_position; a failing link is a report, not an error.
+  absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) const;
+
+  // The tenant's committed head position and the chain hash stored there
+  // (genesis for a tenant with no events).
+  absl::StatusOr<std::pair<uint64_t, ChainHash>> ChainHead(
+      const std::string& tenant) const;
 
   // Every tenant with at least one committed event, in key order.
   absl::StatusOr<std::vector<std::string>> ListTenants() const;

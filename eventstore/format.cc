@@ -1,5 +1,7 @@
 #include "eventstore/format.h"
 
+#include <openssl/evp.h>
+
 #include <cstring>
 
 #include "absl/strings/ascii.h"
@@ -99,6 +101,48 @@ std::optional<IdEntry> DecodeIdEntry(absl::string_view value) {
   entry.revision = DecodeFixed64BigEndian(value.substr(8));
   std::memcpy(entry.digest.data(), value.data() + 16, entry.digest.size());
   return entry;
+}
+
+ChainHash NextChainHash(const ChainHash& previous,
+                        absl::string_view log_value) {
+  // EVP rather than SHA256_Init/Update, which OpenSSL 3 deprecates.
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx, previous.data(), previous.size());
+  EVP_DigestUpdate(ctx, log_value.data(), log_value.size());
+  ChainHash next;
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx, next.data(), &length);
+  EVP_MD_CTX_free(ctx);
+  return next;
+}
+
+std::string EncodeChainHash(const ChainHash& hash) {
+  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
+}
+
+std::optional<ChainHash> DecodeChainHash(absl::string_view value) {
+  if (value.size() != sizeof(ChainHash)) return std::nullopt;
+  ChainHash hash;
+  std::memcpy(hash.data(), value.data(), hash.size());
+  return hash;
+}
+
+std::string ChainHashToHex(const ChainHash& hash) {
+  return absl::BytesToHexString(absl::string_view(
+      reinterpret_cast<const char*>(hash.data()), hash.size()));
+}
+
+std::optional<ChainHash> ChainHashFromHex(absl::string_view hex) {
+  if (hex.size() != 2 * sizeof(ChainHash)) return std::nullopt;
+  ChainHash hash;
+  for (size_t i = 0; i < hash.size(); ++i) {
+    const int hi = HexValue(hex[2 * i]);
+    const int lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    hash[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return hash;
 }
 
 absl::Status ValidateTenant(absl::string_view tenant) {

@@ -12,11 +12,27 @@
 //   log            tenant 0x00 position                  EventRecord (protobuf)
 //   streams        tenant 0x00 stream 0x00 revision      position
 //   ids            tenant 0x00 event-id(16 bytes)        IdEntry (see below)
-//   default        "format-version"                      "1"
+//   chain          tenant 0x00 position                  chain hash (32 bytes)
+//   default        "format-version"                      "2"
 //
 // A tenant's head position is its largest key in "log"; a stream's revision is
 // its largest key in "streams". Both are derived, never stored separately, so
 // they cannot disagree with the events.
+//
+// The hash chain (format version 2). Each tenant's log is hash-chained so
+// that any change to a stored event, or to a stored hash, is detected:
+//
+//   chain(0) = 32 zero bytes                             (genesis)
+//   chain(p) = SHA-256(chain(p - 1) || log value at p)   (p = 1, 2, ...)
+//
+// "log value at p" is the canonical bytes of the event: the value of the
+// "log" key exactly as stored, byte for byte, never re-serialized. Whatever
+// the store keeps there (today a serialized EventRecord; later possibly one
+// holding ciphertext) is what the chain covers. chain(p) is written in the
+// same WriteBatch as the event, under the same key in the "chain" family.
+//
+// Version 1 stores had no chain; opening one computes the chain from the
+// stored events and then records version 2 (see docs/storage-format.md).
 
 #ifndef THROUGHLINE_EVENTSTORE_FORMAT_H_
 #define THROUGHLINE_EVENTSTORE_FORMAT_H_
@@ -34,8 +50,11 @@ namespace throughline::eventstore {
 inline constexpr char kLogColumnFamily[] = "log";
 inline constexpr char kStreamsColumnFamily[] = "streams";
 inline constexpr char kIdsColumnFamily[] = "ids";
+inline constexpr char kChainColumnFamily[] = "chain";
 inline constexpr char kFormatVersionKey[] = "format-version";
-inline constexpr char kFormatVersion[] = "1";
+inline constexpr char kFormatVersion[] = "2";
+// The version before the hash chain; opening such a store migrates it.
+inline constexpr char kFormatVersionWithoutChain[] = "1";
 
 inline constexpr size_t kMaxTenantLength = 63;
 inline constexpr size_t kMaxStreamLength = 200;
@@ -45,6 +64,21 @@ inline constexpr size_t kMaxMetadataFieldLength = 256;
 
 using Uuid = std::array<uint8_t, 16>;
 using Digest = std::array<uint8_t, 32>;
+// A link of a tenant's hash chain (see above).
+using ChainHash = std::array<uint8_t, 32>;
+
+// chain(0): the hash before a tenant's first event.
+inline constexpr ChainHash kChainGenesis{};
+// chain(p) from chain(p - 1) and the log value at p exactly as stored.
+ChainHash NextChainHash(const ChainHash& previous, absl::string_view log_value);
+// The chain key of `position` is its log key; the value is the 32 raw bytes.
+std::string EncodeChainHash(const ChainHash& hash);
+// nullopt unless `value` is exactly 32 bytes.
+std::optional<ChainHash> DecodeChainHash(absl::string_view value);
+// Lowercase hex (64 characters), the form users see and save.
+std::string ChainHashToHex(const ChainHash& hash);
+// Parses 64 hex digits (either case); nullopt otherwise.
+std::optional<ChainHash> ChainHashFromHex(absl::string_view hex);
 
 // Appends `value` as 8 big-endian bytes.
 void PutFixed64BigEndian(std::string* dst, uint64_t value);

@@ -1,6 +1,8 @@
 #include "services/event_store_service.h"
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -89,6 +91,47 @@ absl::StatusOr<uint32_t> ReadCount(uint32_t requested, uint32_t fallback) {
         absl::StrCat(requested, " is more than the limit of ", kMaxReadCount));
   }
   return requested;
+}
+
+constexpr uint32_t kDefaultVerifyEvents = 100000;
+constexpr uint32_t kMaxVerifyEvents = 1000000;
+
+std::string HashBytes(const eventstore::ChainHash& hash) {
+  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
+}
+
+absl::StatusOr<eventstore::ChainHash> HashFromBytes(const std::string& bytes,
+                                                    absl::string_view field) {
+  std::optional<eventstore::ChainHash> hash =
+      eventstore::DecodeChainHash(bytes);
+  if (!hash) {
+    return InvalidField(field,
+                        absl::StrCat("must be 32 bytes, not ", bytes.size()));
+  }
+  return *hash;
+}
+
+absl::Time TimeFromChrono(std::chrono::system_clock::time_point time) {
+  if (time == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(time);
+}
+
+v1::ChainFault ToProto(eventstore::ChainFault fault) {
+  switch (fault) {
+    case eventstore::ChainFault::kContentChanged:
+      return v1::CHAIN_FAULT_CONTENT_CHANGED;
+    case eventstore::ChainFault::kHashChanged:
+      return v1::CHAIN_FAULT_HASH_CHANGED;
+    case eventstore::ChainFault::kChanged:
+      return v1::CHAIN_FAULT_CHANGED;
+    case eventstore::ChainFault::kMissingEvent:
+      return v1::CHAIN_FAULT_MISSING_EVENT;
+    case eventstore::ChainFault::kMissingHash:
+      return v1::CHAIN_FAULT_MISSING_HASH;
+  }
+  return v1::CHAIN_FAULT_UNSPECIFIED;
 }
 
 eventstore::LogFilter FromProto(const v1::LogFilter& filter) {
@@ -291,6 +334,70 @@ grpc::Status EventStoreService::GetLogInfo(grpc::ServerContext* context,
   absl::StatusOr<uint64_t> head = store_->HeadPosition(*tenant);
   if (!head.ok()) return ToGrpcStatus(head.status());
   response->set_head_position(*head);
+  // Read after the position, so the hash may belong to a later head; take
+  // both from one ChainHead call.
+  absl::StatusOr<std::pair<uint64_t, eventstore::ChainHash>> chain =
+      store_->ChainHead(*tenant);
+  if (chain.ok()) {
+    response->set_head_position(chain->first);
+    response->set_head_hash(HashBytes(chain->second));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status EventStoreService::Verify(grpc::ServerContext* context,
+                                       const v1::VerifyRequest* request,
+                                       v1::VerifyResponse* response) {
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
+  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  eventstore::VerifyOptions options;
+  options.tenant = *tenant;
+  options.from_position = request->from_position();
+  options.to_position = request->to_position();
+  if (!request->start_hash().empty()) {
+    absl::StatusOr<eventstore::ChainHash> start =
+        HashFromBytes(request->start_hash(), "start_hash");
+    if (!start.ok()) return ToGrpcStatus(start.status());
+    options.start_hash = *start;
+  }
+  if (request->has_expected_head()) {
+    absl::StatusOr<eventstore::ChainHash> expected =
+        HashFromBytes(request->expected_head().hash(), "expected_head.hash");
+    if (!expected.ok()) return ToGrpcStatus(expected.status());
+    options.expected_hash = *expected;
+    options.expected_position = request->expected_head().position();
+  }
+  if (request->max_events() > kMaxVerifyEvents) {
+    return ToGrpcStatus(InvalidField(
+        "max_events",
+        absl::StrCat(request->max_events(), " is more than the limit of ",
+                     kMaxVerifyEvents)));
+  }
+  options.max_events =
+      request->max_events() == 0 ? kDefaultVerifyEvents : request->max_events();
+  // Leave time to send the page before the caller gives up.
+  const absl::Time deadline = TimeFromChrono(context->deadline());
+  if (deadline != absl::InfiniteFuture()) {
+    const absl::Duration left = deadline - absl::Now();
+    options.deadline = absl::Now() + left * 3 / 4;
+  }
+  absl::StatusOr<eventstore::VerifyReport> report = store_->Verify(options);
+  if (!report.ok()) return ToGrpcStatus(report.status());
+  response->set_first_position(report->first_position);
+  response->set_last_position(report->last_position);
+  response->set_events_checked(report->events_checked);
+  response->set_chain_hash(HashBytes(report->chain_hash));
+  response->set_head_position(report->head_position);
+  response->set_head_hash(HashBytes(report->head_hash));
+  if (report->mismatch.has_value()) {
+    v1::ChainMismatch* mismatch = response->mutable_mismatch();
+    mismatch->set_position(report->mismatch->position);
+    mismatch->set_fault(ToProto(report->mismatch->fault));
+    mismatch->set_detail(report->mismatch->detail);
+  }
+  response->set_expected_head_found_at(report->expected_found_at);
+  response->set_expected_head_differs(report->expected_differs);
+  response->set_next_position(report->next_position);
   return grpc::Status::OK;
 }
 

@@ -52,6 +52,9 @@ class EventStoreService final
   grpc::Status GetLogInfo(grpc::ServerContext* context,
                           const v1::GetLogInfoRequest* request,
                           v1::GetLogInfoResponse* response) override;
+  grpc::Status Verify(grpc::ServerContext* context,
+                      const v1::VerifyRequest* request,
+                      v1::VerifyResponse* response) override;
 
  private:
   eventstore::EventStore* const store_;

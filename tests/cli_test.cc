@@ -431,8 +431,10 @@ TEST_F(CliTest, LogPagesToTheHead) {
 TEST_F(CliTest, StreamAndHead) {
   Result empty_head = Run({"head"});
   ASSERT_EQ(empty_head.exit_code, 0) << empty_head.err;
+  // The head hash of an empty log is the chain's genesis: 32 zero bytes.
   EXPECT_EQ(Json::parse(empty_head.out),
-            Json::parse(R"({"head_position":"0"})"));
+            Json::parse(R"({"head_position":"0","head_hash":)"
+                        R"("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="})"));
 
   Append("order-1", "OrderPlaced");
   Append("cart-1", "ItemAdded");
@@ -446,7 +448,12 @@ TEST_F(CliTest, StreamAndHead) {
 
   Result head = Run({"head"});
   ASSERT_EQ(head.exit_code, 0) << head.err;
-  EXPECT_EQ(Json::parse(head.out), Json::parse(R"({"head_position":"3"})"));
+  const Json head_json = Json::parse(head.out);
+  EXPECT_EQ(head_json["head_position"], "3");
+  std::string head_hash;
+  ASSERT_TRUE(absl::Base64Unescape(head_json["head_hash"].get<std::string>(),
+                                   &head_hash));
+  EXPECT_EQ(head_hash.size(), 32u);
 
   Result missing = Run({"stream", "nothing-here"});
   EXPECT_EQ(missing.exit_code, 1);

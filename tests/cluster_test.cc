@@ -85,8 +85,10 @@ es::AppendRequest Batch(int first, int count) {
 }
 
 // The whole log of `trust` in the store at `path` (the node is stopped), as
-// position -> stored bytes.
+// position -> stored bytes; also checks the store's whole hash chain and
+// returns its head hash in *chain_head.
 std::map<uint64_t, std::string> StoredLog(const std::string& path,
+                                          std::string* chain_head = nullptr,
                                           const std::string& trust = kTrust) {
   eventstore::EventStoreOptions options;
   options.path = path;
@@ -99,6 +101,18 @@ std::map<uint64_t, std::string> StoredLog(const std::string& path,
   EXPECT_TRUE(page.ok()) << page.status();
   for (const auto& event : page->events) {
     log[event.position] = event.record.SerializeAsString();
+  }
+  eventstore::VerifyOptions verify;
+  verify.tenant = trust;
+  auto report = (*store)->Verify(verify);
+  EXPECT_TRUE(report.ok()) << report.status();
+  if (report.ok()) {
+    EXPECT_FALSE(report->mismatch.has_value()) << report->mismatch->detail;
+    EXPECT_EQ(report->next_position, 0u);
+    if (chain_head != nullptr) {
+      *chain_head =
+          std::string(report->chain_hash.begin(), report->chain_hash.end());
+    }
   }
   return log;
 }
@@ -250,6 +264,13 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   EXPECT_EQ(restored.events_restored(), 200u);
   EXPECT_EQ(restored.owner().node(), "b");
   EXPECT_TRUE(restored.owner().this_node());
+  // The restored chain head is the dead owner's, as its disk holds it.
+  std::string source_chain;
+  const std::map<uint64_t, std::string> original =
+      StoredLog(a.data_dir, &source_chain);
+  ASSERT_EQ(original.size(), 200u);
+  EXPECT_EQ(restored.chain_head_hash(), source_chain);
+  EXPECT_EQ(restored.chain_head_hash().size(), 32u);
 
   // Node b serves the trust now: reads, and appends after position 200.
   EXPECT_EQ(Head(b, &read_status), 200u);
@@ -266,9 +287,7 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
 
   // Every event a acknowledged is on b, byte for byte, at its position.
   b.process->Terminate();
-  const std::map<uint64_t, std::string> original = StoredLog(a.data_dir);
   const std::map<uint64_t, std::string> copy = StoredLog(b.data_dir);
-  ASSERT_EQ(original.size(), 200u);
   ASSERT_EQ(copy.size(), 210u);
   for (const auto& [position, stored] : original) {
     ASSERT_EQ(copy.at(position), stored) << "position " << position;

@@ -37,12 +37,15 @@
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -133,7 +136,25 @@ Commands:
   stream STREAM
       Prints the stream's current revision and last log position.
   head
-      Prints the tenant's log head position.
+      Prints the tenant's log head position and its chain hash (in base64,
+      as JSON maps bytes; verify prints it in hex).
+  verify [--from P] [--to P] [--expect-head [POSITION:]HASH]
+      Recomputes the tenant's hash chain from the stored events, page by
+      page (each page one call within --timeout), and prints one JSON line:
+      events checked, the range, the head position and head hash, and on
+      failure the first position that does not match and why
+      (content_changed, hash_changed, changed, missing_event,
+      missing_hash). Exits 0 only when every checked link holds (and the
+      chain passes through --expect-head). See docs/audit-and-privacy.md.
+        --from P            first position to check (default: 1); a check
+                            that starts later trusts the hash stored just
+                            before P
+        --to P              last position to check (default: the head when
+                            the check starts)
+        --expect-head H     a head saved earlier, as printed by verify or
+                            head: POSITION:HASH (64 hex digits), or the hash
+                            alone; fails unless the recomputed chain passes
+                            through it (at POSITION, when given)
   bus-status
       Prints the message bus's status: per tenant the last position
       published and the lag behind the log, and each side's connection and
@@ -859,6 +880,166 @@ int RunHead(const GlobalOptions& options, const ParsedArgs& args) {
   return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
 }
 
+constexpr FlagSpec kVerifyFlags[] = {{"from"}, {"to"}, {"expect-head"}};
+
+// Chain hashes are 32 bytes on the wire and 64 lowercase hex digits for
+// people.
+std::string HexOf(const std::string& bytes) {
+  return absl::BytesToHexString(bytes);
+}
+
+std::optional<std::string> HashFromHex(absl::string_view hex) {
+  if (hex.size() != 64) return std::nullopt;
+  for (char c : hex) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
+      return std::nullopt;
+    }
+  }
+  return absl::HexStringToBytes(hex);
+}
+
+absl::string_view FaultName(v1::ChainFault fault) {
+  switch (fault) {
+    case v1::CHAIN_FAULT_CONTENT_CHANGED:
+      return "content_changed";
+    case v1::CHAIN_FAULT_HASH_CHANGED:
+      return "hash_changed";
+    case v1::CHAIN_FAULT_MISSING_EVENT:
+      return "missing_event";
+    case v1::CHAIN_FAULT_MISSING_HASH:
+      return "missing_hash";
+    default:
+      return "changed";
+  }
+}
+
+int RunVerify(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, "verify", 0)) {
+    return *error;
+  }
+  std::optional<int> error;
+  std::optional<uint64_t> from = OptionalUint64(args, "from", &error);
+  if (error.has_value()) return *error;
+  std::optional<uint64_t> to = OptionalUint64(args, "to", &error);
+  if (error.has_value()) return *error;
+  std::optional<v1::ChainPoint> expected;
+  if (std::optional<std::string> text = args.Get("expect-head")) {
+    absl::string_view hex = *text;
+    v1::ChainPoint point;
+    if (const size_t colon = hex.find(':'); colon != absl::string_view::npos) {
+      absl::StatusOr<uint64_t> position = ParseUint64(
+          "--expect-head position", std::string(hex.substr(0, colon)));
+      if (!position.ok()) return UsageError(position.status().message());
+      if (*position == 0) {
+        return UsageError("--expect-head: the position must be at least 1");
+      }
+      point.set_position(*position);
+      hex.remove_prefix(colon + 1);
+    }
+    std::optional<std::string> hash = HashFromHex(hex);
+    if (!hash.has_value()) {
+      return UsageError(
+          "--expect-head: expected [POSITION:]HASH with 64 hex digits");
+    }
+    point.set_hash(*hash);
+    expected = point;
+  }
+
+  Client client(options);
+  v1::VerifyRequest request;
+  request.set_from_position(from.value_or(1));
+  request.set_to_position(to.value_or(0));
+  if (expected.has_value()) *request.mutable_expected_head() = *expected;
+  uint64_t checked = 0, first = 0, last = 0, head = 0, found_at = 0;
+  bool differs = false;
+  std::string chain_hash, head_hash;
+  std::optional<v1::ChainMismatch> mismatch;
+  for (bool first_page = true;; first_page = false) {
+    v1::VerifyResponse response;
+    grpc::Status status = client.event_store().Verify(client.NewContext().get(),
+                                                      request, &response);
+    if (!status.ok()) return CallError(status);
+    if (first_page) {
+      first = response.first_position();
+      head = response.head_position();
+      head_hash = response.head_hash();
+      // Later pages check the same range, whatever is appended meanwhile.
+      if (request.to_position() == 0) request.set_to_position(head);
+    }
+    checked += response.events_checked();
+    last = response.last_position();
+    chain_hash = response.chain_hash();
+    if (response.expected_head_found_at() != 0) {
+      found_at = response.expected_head_found_at();
+      request.clear_expected_head();
+    }
+    differs = differs || response.expected_head_differs();
+    if (response.has_mismatch()) mismatch = response.mismatch();
+    if (response.next_position() == 0 || mismatch.has_value() || differs) {
+      break;
+    }
+    if (response.next_position() <= request.from_position()) {
+      return LocalError("verify: the server made no progress");
+    }
+    // The next page continues from the hash recomputed here, not from the
+    // one stored before it.
+    request.set_from_position(response.next_position());
+    request.set_start_hash(response.chain_hash());
+  }
+
+  google::protobuf::Struct report;
+  auto& fields = *report.mutable_fields();
+  fields["tenant"].set_string_value(options.tenant);
+  fields["first_position"].set_number_value(static_cast<double>(first));
+  fields["last_position"].set_number_value(static_cast<double>(last));
+  fields["events_checked"].set_number_value(static_cast<double>(checked));
+  fields["chain_hash"].set_string_value(HexOf(chain_hash));
+  fields["head_position"].set_number_value(static_cast<double>(head));
+  fields["head_hash"].set_string_value(HexOf(head_hash));
+  fields["head"].set_string_value(absl::StrCat(head, ":", HexOf(head_hash)));
+  std::string failure;
+  if (mismatch.has_value()) {
+    auto& m = *fields["mismatch"].mutable_struct_value()->mutable_fields();
+    m["position"].set_number_value(static_cast<double>(mismatch->position()));
+    m["fault"].set_string_value(std::string(FaultName(mismatch->fault())));
+    m["detail"].set_string_value(mismatch->detail());
+    failure =
+        absl::StrCat("position ", mismatch->position(), ": ",
+                     FaultName(mismatch->fault()), ": ", mismatch->detail());
+  }
+  if (expected.has_value()) {
+    auto& e = *fields["expected_head"].mutable_struct_value()->mutable_fields();
+    e["position"].set_number_value(static_cast<double>(expected->position()));
+    e["hash"].set_string_value(HexOf(expected->hash()));
+    e["found_at"].set_number_value(static_cast<double>(found_at));
+    if (failure.empty() && found_at == 0) {
+      if (expected->position() > head) {
+        failure = absl::StrCat(
+            "the log no longer reaches position ", expected->position(),
+            " of the saved head (its head is ", head, "): events were removed");
+      } else if (differs) {
+        failure = absl::StrCat(
+            "the chain no longer passes through the saved hash at position ",
+            expected->position(), ": the log up to it was rewritten");
+      } else if (expected->position() == 0) {
+        failure = "the recomputed chain does not pass through the saved hash";
+      } else {
+        failure = absl::StrCat("position ", expected->position(),
+                               " of the saved head was not in the range "
+                               "checked");
+      }
+    }
+    e["ok"].set_bool_value(found_at != 0);
+  }
+  fields["ok"].set_bool_value(failure.empty());
+  Printed printed = PrintMessage(report);
+  if (printed != Printed::kOk) return ExitAfterPrinting(printed);
+  if (!failure.empty()) {
+    return LocalError(absl::StrCat("verify: FAILED: ", failure));
+  }
+  return kExitOk;
+}
+
 int RunBusStatus(const GlobalOptions& options, const ParsedArgs& args) {
   if (std::optional<int> error = CheckPositional(args, "bus-status", 0))
     return *error;
@@ -1460,6 +1641,7 @@ constexpr Command kCommands[] = {
     {"log", kLogFlags, RunLog},
     {"stream", {}, RunStream},
     {"head", {}, RunHead},
+    {"verify", kVerifyFlags, RunVerify},
     {"health", {}, RunHealth},
     {"bus-status", {}, RunBusStatus},
     {"trust", kTrustFlags, RunTrust},

@@ -107,8 +107,14 @@ class Relay {
   // Raises the tenant's checkpoint to the position of its last message in
   // the stream, if higher.
   absl::Status Reconcile(const std::string& tenant);
+  // `chain` is the tenant's chain hash at the event's position.
   absl::Status Publish(const std::string& tenant,
-                       const eventstore::RecordedEvent& event);
+                       const eventstore::RecordedEvent& event,
+                       const eventstore::ChainHash& chain);
+  // The tenant's chain hash at `position`, recomputed from the stored event
+  // there and the stored hash before it (DataLoss if they do not link).
+  absl::StatusOr<eventstore::ChainHash> ChainAt(const std::string& tenant,
+                                                uint64_t position) const;
   absl::Status SaveCheckpoint(const std::string& tenant, uint64_t position);
   void SetError(const absl::Status& status);
   void SetConnected(bool connected);

@@ -115,6 +115,8 @@ grpc::Status ClusterService::RestoreTrust(
   response->set_previous_head_position(replay->previous_head);
   response->set_head_position(replay->head);
   response->set_events_restored(replay->restored);
+  response->set_chain_head_hash(
+      std::string(replay->chain_head.begin(), replay->chain_head.end()));
   return grpc::Status::OK;
 }
 

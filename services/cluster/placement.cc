@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 namespace throughline::services::cluster {

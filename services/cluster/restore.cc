@@ -49,6 +49,43 @@ absl::StatusOr<int64_t> TimeHeader(natsMsg* msg, const char* key) {
   return absl::ToUnixMicros(time);
 }
 
+// The store's chain head at `position` must be `source_hex`, the source's
+// chain hash there (unchecked when the message predates the header).
+absl::Status CheckChainHead(const eventstore::EventStore& store,
+                            const std::string& tenant, uint64_t position,
+                            const std::string& source_hex) {
+  if (source_hex.empty()) return absl::OkStatus();
+  absl::StatusOr<std::pair<uint64_t, eventstore::ChainHash>> head =
+      store.ChainHead(tenant);
+  if (!head.ok()) return head.status();
+  const std::string local = eventstore::ChainHashToHex(head->second);
+  if (head->first != position || local != source_hex) {
+    return absl::DataLossError(absl::StrCat(
+        "after restoring trust ", tenant, " up to position ", position,
+        " its chain hash is ", local, " but the source's was ", source_hex));
+  }
+  return absl::OkStatus();
+}
+
+// Verifies the tenant's whole chain in the store; returns its head hash.
+absl::StatusOr<eventstore::ChainHash> VerifyChain(
+    const eventstore::EventStore& store, const std::string& tenant) {
+  eventstore::VerifyOptions options;
+  options.tenant = tenant;
+  for (;;) {
+    absl::StatusOr<eventstore::VerifyReport> report = store.Verify(options);
+    if (!report.ok()) return report.status();
+    if (report->mismatch.has_value()) {
+      return absl::DataLossError(absl::StrCat(
+          "the restored trust ", tenant, " fails verification at position ",
+          report->mismatch->position, ": ", report->mismatch->detail));
+    }
+    if (report->next_position == 0) return report->chain_hash;
+    options.from_position = report->next_position;
+    options.start_hash = report->chain_hash;
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<eventstore::ImportedEvent> StoredEventFromMessage(natsMsg* msg) {
@@ -160,6 +197,7 @@ absl::StatusOr<ReplayResult> ReplayFromBus(eventstore::EventStore* store,
   }
   absl::Status status;
   std::vector<eventstore::ImportedEvent> batch;
+  std::string batch_chain;  // Chain hash header of the batch's last message.
   uint64_t next = *head + 1;
   while (status.ok() && next <= *last) {
     natsMsg* msg = nullptr;
@@ -173,6 +211,7 @@ absl::StatusOr<ReplayResult> ReplayFromBus(eventstore::EventStore* store,
     }
     absl::StatusOr<eventstore::ImportedEvent> event =
         StoredEventFromMessage(msg);
+    const std::string chain_header = bus::GetHeader(msg, bus::kChainHashHeader);
     natsMsg_Destroy(msg);
     if (!event.ok()) {
       status = event.status();
@@ -199,6 +238,7 @@ absl::StatusOr<ReplayResult> ReplayFromBus(eventstore::EventStore* store,
       break;
     }
     batch.push_back(*std::move(event));
+    batch_chain = chain_header;
     ++next;
     if (batch.size() == kImportBatch || next > *last) {
       absl::StatusOr<uint64_t> imported =
@@ -210,11 +250,15 @@ absl::StatusOr<ReplayResult> ReplayFromBus(eventstore::EventStore* store,
       }
       result.restored += *imported - result.head;
       result.head = *imported;
+      status = CheckChainHead(*store, tenant, result.head, batch_chain);
     }
   }
   natsSubscription_Unsubscribe(sub);
   natsSubscription_Destroy(sub);
   if (!status.ok()) return status;
+  absl::StatusOr<eventstore::ChainHash> verified = VerifyChain(*store, tenant);
+  if (!verified.ok()) return verified.status();
+  result.chain_head = *verified;
   return result;
 }
 

@@ -34,15 +34,21 @@ struct ReplayResult {
   uint64_t previous_head = 0;  // The store's head before.
   uint64_t head = 0;           // After: the stream's last position.
   uint64_t restored = 0;       // Events written.
+  // The store's chain hash at `head`, equal to the source's (the
+  // Throughline-Chain-Hash of the message at that position).
+  eventstore::ChainHash chain_head{};
 };
 
 // Replays `tenant`'s events after the store's head from the outbound stream
 // into `store` (EventStore::ImportEvents, in batches), up to the last
 // position the stream held when the replay began. The store's event at its
 // head must be the stream's event at that position (same id), or the logs
-// have diverged (FailedPrecondition). DataLoss when the stream lacks a
-// position or a message does not rebuild its record; Unavailable when NATS
-// does not answer.
+// have diverged (FailedPrecondition). After each batch the store's chain
+// head must equal the source's chain hash carried by the batch's last
+// message, and at the end the store's whole chain for the tenant is
+// verified. DataLoss when the stream lacks a position, a message does not
+// rebuild its record, or the chains differ; Unavailable when NATS does not
+// answer.
 absl::StatusOr<ReplayResult> ReplayFromBus(eventstore::EventStore* store,
                                            bus::NatsConnection* conn,
                                            const bus::BusOptions& bus,
