@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "services/grpc_status.h"
 #include "tests/bus_support.h"
+#include "tests/cli_process.h"
 #include "tests/nats_server_process.h"
 #include "tests/server_process.h"
 #include "tests/test_support.h"
@@ -242,6 +243,18 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
       b.cluster->GetTrustOwner(&owner_context, owner_request, &placed).ok());
   EXPECT_EQ(placed.node(), "a");
   EXPECT_FALSE(placed.this_node());
+  // The same through the CLI.
+  {
+    CliProcess cli({"--server=" + b.process->address(), "trust", "owner",
+                    "--trust", kTrust},
+                   {}, "");
+    Result result = cli.Wait();
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_NE(result.out.find("\"node\":\"a\""), std::string::npos)
+        << result.out;
+    EXPECT_NE(result.out.find(a.process->address()), std::string::npos)
+        << result.out;
+  }
 
   // Node a dies once the relay has every acknowledged event in the R3
   // stream (appends do not wait for the relay: its lag is what a crash of
@@ -272,6 +285,19 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   EXPECT_EQ(restored.chain_head_hash(), source_chain);
   EXPECT_EQ(restored.chain_head_hash().size(), 32u);
 
+  {
+    CliProcess cli({"--server=" + a.process->address(), "trust", "owner",
+                    "--trust", kTrust},
+                   {}, "");
+    EXPECT_EQ(cli.Wait().exit_code, 1);  // a is dead.
+    CliProcess owner({"--server=" + b.process->address(), "--tenant", kTrust,
+                      "trust", "owner"},
+                     {}, "");
+    Result result = owner.Wait();
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_NE(result.out.find("\"node\":\"b\""), std::string::npos)
+        << result.out;
+  }
   // Node b serves the trust now: reads, and appends after position 200.
   EXPECT_EQ(Head(b, &read_status), 200u);
   EXPECT_TRUE(read_status.ok()) << read_status.error_message();
