@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/reflection.h"
@@ -206,8 +207,19 @@ absl::StatusOr<std::vector<eventstore::RecordedEvent>> RecordDemo(
   std::shared_ptr<grpc::Channel> channel =
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
                           grpc::InsecureChannelCredentials());
+  // An admin credential of the trust, straight from the server's store.
+  ::throughline::auth::v1::CreateTokenRequest token_request;
+  token_request.set_request_id(absl::StrCat("bench-", tenant));
+  token_request.mutable_principal()->set_name("bench");
+  token_request.mutable_principal()->set_role(
+      ::throughline::auth::v1::ROLE_ADMIN);
+  token_request.mutable_principal()->set_trust(tenant);
+  absl::StatusOr<services::auth::IssuedToken> token =
+      (*server)->auth_store()->Create(token_request, "bench", "bench",
+                                      absl::Now());
+  if (!token.ok()) return token.status();
   cli::CallMetadata metadata;
-  metadata.tenant = tenant;
+  metadata.token = token->secret;
   metadata.actor = "bench";
   const cli::DemoOutcome outcome =
       cli::SendDemo(channel, *plan, metadata, absl::Seconds(60));

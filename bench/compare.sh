@@ -207,7 +207,7 @@ log "throughline-server on $TL"
 loadgen() {  # loadgen NAME ARGS...
   local name=$1; shift
   log "throughline: $name"
-  timeout $(( SECS + 600 )) "$LOADGEN" --server="$TL" --tenant=bench --json \
+  timeout $(( SECS + 600 )) "$LOADGEN" --server="$TL" --operator-token-file="$WORK/throughline/operator-token" --tenant=bench --json \
     --duration-seconds="$SECS" "$@" | tee "$WORK/tl-$name.out" >&2
 }
 loadgen append1 --mode=append --clients=$APPEND_CLIENTS --streams=$STREAMS \
@@ -230,18 +230,18 @@ MEMORY_LINE=
 if [ "$MEMORY_EVENTS" -gt "$TL_EVENTS" ]; then
   appends=$(( (MEMORY_EVENTS - TL_EVENTS + BATCH - 1) / BATCH ))
   log "throughline: filling the log to $MEMORY_EVENTS events ($appends appends of $BATCH)"
-  timeout 3600 "$LOADGEN" --server="$TL" --tenant=bench --json --mode=append \
+  timeout 3600 "$LOADGEN" --server="$TL" --operator-token-file="$WORK/throughline/operator-token" --tenant=bench --json --mode=append \
     --clients=$APPEND_CLIENTS --streams=$STREAMS --event-bytes=$EVENT_BYTES \
     --events-per-append=$BATCH --count="$appends" | tee "$WORK/tl-fill.out" >&2
   MEM_EVENTS=$(( TL_EVENTS + $(jget "$WORK/tl-fill.out" events) ))
   RSS_FILLED=$(rss)
   log "throughline: soak, $SOAK_SECONDS s of appends and catch-up reads"
-  timeout $(( SOAK_SECONDS + 120 )) "$LOADGEN" --server="$TL" --tenant=bench \
+  timeout $(( SOAK_SECONDS + 120 )) "$LOADGEN" --server="$TL" --operator-token-file="$WORK/throughline/operator-token" --tenant=bench \
     --mode=append --clients=$APPEND_CLIENTS --streams=$STREAMS \
     --event-bytes=$EVENT_BYTES --duration-seconds="$SOAK_SECONDS" \
     >"$WORK/tl-soak-append.out" 2>&1 &
   soak_append=$!
-  timeout $(( SOAK_SECONDS + 120 )) "$LOADGEN" --server="$TL" --tenant=bench \
+  timeout $(( SOAK_SECONDS + 120 )) "$LOADGEN" --server="$TL" --operator-token-file="$WORK/throughline/operator-token" --tenant=bench \
     --mode=read --clients="$READ_CLIENTS" --page=$PAGE \
     --duration-seconds="$SOAK_SECONDS" >"$WORK/tl-soak-read.out" 2>&1 &
   soak_read=$!

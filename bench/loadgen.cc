@@ -22,23 +22,30 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/random/random.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "bench/flags.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "throughline/auth/v1/auth.grpc.pb.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 
 namespace throughline::bench {
@@ -52,6 +59,8 @@ enum class Mode { kAppend, kRead, kSubscribe };
 struct Options {
   std::string server;
   std::string tenant;
+  std::string token;
+  std::string operator_token_file;
   Mode mode = Mode::kAppend;
   std::string mode_name;
   int clients = 64;
@@ -149,7 +158,8 @@ std::string NewUuid(absl::BitGen& gen, bool ordered) {
 void NewContext(const Options& options,
                 std::unique_ptr<grpc::ClientContext>* context) {
   *context = std::make_unique<grpc::ClientContext>();
-  (*context)->AddMetadata("throughline-tenant", options.tenant);
+  (*context)->AddMetadata("authorization",
+                          absl::StrCat("Bearer ", options.token));
   (*context)->set_deadline(std::chrono::system_clock::now() +
                            std::chrono::milliseconds(static_cast<int64_t>(
                                options.timeout_seconds * 1000)));
@@ -296,10 +306,54 @@ double Percentile(const std::vector<int64_t>& sorted, double p) {
   return static_cast<double>(sorted[rank - 1]) / 1e6;
 }
 
+// An admin token of options.tenant, created with the operator token in
+// options.operator_token_file.
+absl::StatusOr<std::string> MintTenantToken(const Options& options) {
+  std::ifstream file(options.operator_token_file);
+  std::stringstream text;
+  text << file.rdbuf();
+  if (!file) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--operator-token-file: cannot read ", options.operator_token_file));
+  }
+  std::string operator_token = text.str();
+  while (!operator_token.empty() &&
+         (operator_token.back() == '\n' || operator_token.back() == ' ')) {
+    operator_token.pop_back();
+  }
+  auto stub = ::throughline::auth::v1::AuthService::NewStub(
+      grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials()));
+  ::throughline::auth::v1::CreateTokenRequest request;
+  request.set_request_id(
+      absl::StrCat("loadgen-", absl::ToUnixNanos(absl::Now())));
+  request.mutable_principal()->set_name("throughline-loadgen");
+  request.mutable_principal()->set_role(::throughline::auth::v1::ROLE_ADMIN);
+  request.mutable_principal()->set_trust(options.tenant);
+  ::throughline::auth::v1::CreateTokenResponse response;
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", absl::StrCat("Bearer ", operator_token));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
+  grpc::Status status = stub->CreateToken(&context, request, &response);
+  if (!status.ok()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "creating a token of ", options.tenant, ": ", status.error_message()));
+  }
+  return response.secret();
+}
+
 absl::Status ParseOptions(int argc, char** argv, Options* options) {
   Flags flags({
       {"server", "127.0.0.1:50051", "server address host:port"},
-      {"tenant", "bench", "tenant (throughline-tenant metadata)"},
+      {"tenant", "bench",
+       "the trust to load; with --operator-token-file the load generator "
+       "mints an admin token of it"},
+      {"token", "",
+       "bearer token (default: $THROUGHLINE_TOKEN); its trust "
+       "is the one loaded"},
+      {"operator-token-file", "",
+       "an operator token file (e.g. <data_dir>/operator-token): mint an "
+       "admin token of --tenant with it"},
       {"mode", "append", "append | read | subscribe"},
       {"clients", "64", "concurrent clients, each with one call in flight"},
       {"channels", "4",
@@ -329,6 +383,13 @@ absl::Status ParseOptions(int argc, char** argv, Options* options) {
   }
   options->server = flags.String("server");
   options->tenant = flags.String("tenant");
+  options->token = flags.String("token");
+  if (options->token.empty()) {
+    if (const char* env = std::getenv("THROUGHLINE_TOKEN"); env != nullptr) {
+      options->token = env;
+    }
+  }
+  options->operator_token_file = flags.String("operator-token-file");
   options->mode_name = flags.String("mode");
   if (options->mode_name == "append") {
     options->mode = Mode::kAppend;
@@ -377,6 +438,15 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "throughline-loadgen: %s\n",
                  std::string(s.message()).c_str());
     return 2;
+  }
+  if (options.token.empty() && !options.operator_token_file.empty()) {
+    absl::StatusOr<std::string> token = MintTenantToken(options);
+    if (!token.ok()) {
+      std::fprintf(stderr, "throughline-loadgen: %s\n",
+                   std::string(token.status().message()).c_str());
+      return 1;
+    }
+    options.token = *token;
   }
 
   std::vector<std::shared_ptr<grpc::Channel>> channels;

@@ -45,7 +45,7 @@ fi
 
 run() {
   timeout 60 "$loadgen_binary" --server="127.0.0.1:$port" --tenant=smoke \
-    --json "$@"
+    --operator-token-file="$work/data/operator-token" --json "$@"
 }
 run --mode=append --clients=8 --streams=10 --event-bytes=300 --count=200
 run --mode=append --clients=2 --streams=10 --events-per-append=100 --count=4

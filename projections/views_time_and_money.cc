@@ -29,6 +29,7 @@
 //   window by staff who belonged to the scope at the follow-up's time.
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -43,6 +44,15 @@
 
 namespace throughline::projections {
 namespace {
+
+// a + b, held at the nearest 64-bit limit instead of overflowing: amounts
+// are only checked to be non-negative, so a sum of huge ones must not wrap.
+int64_t Add(int64_t a, int64_t b) {
+  int64_t sum;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max()
+               : std::numeric_limits<int64_t>::min();
+}
 
 bool InWindow(absl::Time t, const ViewParams& params) {
   return params.from <= t && t < params.to;
@@ -172,7 +182,7 @@ int64_t MinutesAllocated(const TrustHistory& history,
     }
     const __int128 minutes =
         static_cast<__int128>(allocation.minutes_per_staff_member()) * staff;
-    total += static_cast<int64_t>(minutes * overlap / length);
+    total = Add(total, static_cast<int64_t>(minutes * overlap / length));
   }
   return total;
 }
@@ -195,7 +205,7 @@ int64_t Budget(const TrustHistory& history, const ViewParams& params) {
     }
   }
   int64_t total = 0;
-  for (const auto& [key, pence] : latest) total += pence;
+  for (const auto& [key, pence] : latest) total = Add(total, pence);
   return total;
 }
 
@@ -271,13 +281,13 @@ insights::TimeAndMoneyView TimeAndMoney(const TrustHistory& history,
     if (scope.kind != Scope::Kind::kTrust && attendees.empty()) continue;
     const int64_t minutes = static_cast<int64_t>(held.minutes()) *
                             static_cast<int64_t>(attendees.size());
-    minutes_held += minutes;
+    minutes_held = Add(minutes_held, minutes);
     for (const std::string& key : Keys(held.areas())) {
-      by_area[key].set_minutes(by_area[key].minutes() + minutes);
+      by_area[key].set_minutes(Add(by_area[key].minutes(), minutes));
     }
     programmes_seen.insert(held.programme_id());
     insights::Amount& programme = by_programme[held.programme_id()];
-    programme.set_minutes(programme.minutes() + minutes);
+    programme.set_minutes(Add(programme.minutes(), minutes));
 
     bool serves_any = false;
     for (const Priority& priority : priorities) {
@@ -290,10 +300,12 @@ insights::TimeAndMoneyView TimeAndMoney(const TrustHistory& history,
           ShareArea(held.areas(), priority.areas)) {
         serves_any = true;
         insights::PriorityShare& share = by_priority[priority.id];
-        share.set_minutes_held(share.minutes_held() + minutes);
+        share.set_minutes_held(Add(share.minutes_held(), minutes));
       }
     }
-    if (!serves_any) minutes_serving_none += minutes;
+    if (!serves_any) {
+      minutes_serving_none = Add(minutes_serving_none, minutes);
+    }
   }
   view.set_minutes_held(minutes_held);
 
@@ -303,7 +315,7 @@ insights::TimeAndMoneyView TimeAndMoney(const TrustHistory& history,
         fact.event.meeting_time_repurposed();
     if (InWindow(fact.occurred_at, params) &&
         SchoolInScope(record.school_id(), scope)) {
-      repurposed += record.minutes();
+      repurposed = Add(repurposed, record.minutes());
     }
   }
   view.set_minutes_repurposed(repurposed);
@@ -319,13 +331,13 @@ insights::TimeAndMoneyView TimeAndMoney(const TrustHistory& history,
       continue;
     }
     const int64_t pence = record.amount_pence();
-    spend += pence;
+    spend = Add(spend, pence);
     for (const std::string& key : Keys(record.areas())) {
-      by_area[key].set_pence(by_area[key].pence() + pence);
+      by_area[key].set_pence(Add(by_area[key].pence(), pence));
     }
     programmes_seen.insert(record.programme_id());
     insights::Amount& programme = by_programme[record.programme_id()];
-    programme.set_pence(programme.pence() + pence);
+    programme.set_pence(Add(programme.pence(), pence));
 
     bool serves_any = false;
     for (const Priority& priority : priorities) {
@@ -334,10 +346,10 @@ insights::TimeAndMoneyView TimeAndMoney(const TrustHistory& history,
           ShareArea(record.areas(), priority.areas)) {
         serves_any = true;
         insights::PriorityShare& share = by_priority[priority.id];
-        share.set_spend_pence(share.spend_pence() + pence);
+        share.set_spend_pence(Add(share.spend_pence(), pence));
       }
     }
-    if (!serves_any) spend_serving_none += pence;
+    if (!serves_any) spend_serving_none = Add(spend_serving_none, pence);
   }
   view.set_spend_pence(spend);
   for (const std::string& code : active_areas) by_area[code];

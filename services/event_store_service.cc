@@ -6,10 +6,14 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "eventstore/errors.h"
 #include "eventstore/format.h"
+#include "services/auth/auth_service.h"
+#include "services/auth/confidential.h"
+#include "services/auth/gate.h"
 #include "services/grpc_status.h"
 #include "services/tenant.h"
 #include "services/timestamps.h"
@@ -170,8 +174,28 @@ void ToProto(const eventstore::RecordedEvent& event, v1::RecordedEvent* proto) {
   proto->set_position(event.position);
 }
 
-EventStoreService::EventStoreService(eventstore::EventStore* store)
-    : store_(store) {}
+EventStoreService::EventStoreService(eventstore::EventStore* store,
+                                     auth::AuthStore* access_log)
+    : store_(store), access_log_(access_log) {}
+
+absl::Status EventStoreService::RecordRawRead(
+    const grpc::ServerContextBase& context, absl::string_view stream,
+    uint64_t from_position) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(context);
+  if (!caller.ok()) return caller.status();
+  if (stream.empty()) {
+    // The whole log holds everyone's data.
+    return auth::RecordRead(access_log_, *caller, "",
+                            absl::StrCat("log from position ", from_position));
+  }
+  // A person's stream: "staff-<staff_id>".
+  if (absl::StartsWith(stream, kPersonStreamPrefix)) {
+    return auth::RecordRead(access_log_, *caller,
+                            stream.substr(sizeof(kPersonStreamPrefix) - 1),
+                            absl::StrCat("stream ", stream));
+  }
+  return absl::OkStatus();
+}
 
 void EventStoreService::StopSubscriptions() { stopping_ = true; }
 
@@ -210,6 +234,8 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
 grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
                                            const v1::ReadStreamRequest* request,
                                            v1::ReadStreamResponse* response) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint32_t> count =
@@ -230,8 +256,13 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
   absl::StatusOr<std::vector<eventstore::RecordedEvent>> events =
       store_->ReadStream(*tenant, request->stream(), from, backwards, *count);
   if (!events.ok()) return ToGrpcStatus(events.status());
+  if (absl::Status s = RecordRawRead(*context, request->stream(), 0); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   for (const eventstore::RecordedEvent& event : *events) {
-    ToProto(event, response->add_events());
+    v1::RecordedEvent* out = response->add_events();
+    ToProto(event, out);
+    auth::RedactForCaller(*caller, out);
   }
   // Events appended since GetStreamInfo may have been read too.
   const uint64_t revision = std::max(
@@ -246,6 +277,8 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
 grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
                                         const v1::ReadAllRequest* request,
                                         v1::ReadAllResponse* response) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint32_t> count =
@@ -254,8 +287,14 @@ grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
   absl::StatusOr<eventstore::LogPage> page = store_->ReadLog(
       *tenant, request->from_position(), FromProto(request->filter()), *count);
   if (!page.ok()) return ToGrpcStatus(page.status());
+  if (absl::Status s = RecordRawRead(*context, "", request->from_position());
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   for (const eventstore::RecordedEvent& event : page->events) {
-    ToProto(event, response->add_events());
+    v1::RecordedEvent* out = response->add_events();
+    ToProto(event, out);
+    auth::RedactForCaller(*caller, out);
   }
   response->set_next_position(page->next_position);
   response->set_head_position(page->head_position);
@@ -265,9 +304,15 @@ grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
 grpc::Status EventStoreService::Subscribe(
     grpc::ServerContext* context, const v1::SubscribeRequest* request,
     grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   const eventstore::LogFilter filter = FromProto(request->filter());
+  if (absl::Status s = RecordRawRead(*context, "", request->from_position());
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   const grpc::Status stopping(grpc::StatusCode::UNAVAILABLE,
                               "the server is shutting down; resubscribe from "
                               "the position after the last one received");
@@ -283,6 +328,7 @@ grpc::Status EventStoreService::Subscribe(
     for (const eventstore::RecordedEvent& event : page->events) {
       message.Clear();
       ToProto(event, message.mutable_event());
+      auth::RedactForCaller(*caller, message.mutable_event());
       if (!writer->Write(message)) return grpc::Status::CANCELLED;
       delivered = event.position;
     }

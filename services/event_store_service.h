@@ -10,8 +10,10 @@
 
 #include <atomic>
 
+#include "absl/strings/string_view.h"
 #include "eventstore/event_store.h"
 #include "services/tenant.h"
+#include "services/auth/auth_store.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 
 namespace throughline::services {
@@ -22,8 +24,10 @@ class EventStoreService final
     : public v1::EventStore::WithCallbackMethod_Append<
           v1::EventStore::Service> {
  public:
-  // `store` must outlive the service.
-  explicit EventStoreService(eventstore::EventStore* store);
+  // `store` and `access_log` must outlive the service. Raw reads of a
+  // person's stream ("staff-<id>") and of the whole log are recorded in the
+  // caller's trust's access log.
+  EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log);
 
   // Refuses the calls of tenants this server does not serve (cluster
   // placement); nullptr (the default) serves every tenant. Set before
@@ -57,8 +61,15 @@ class EventStoreService final
                       v1::VerifyResponse* response) override;
 
  private:
+  static constexpr char kPersonStreamPrefix[] = "staff-";
+
+  // Records a raw read in the access log (see the constructor).
+  absl::Status RecordRawRead(const grpc::ServerContextBase& context,
+                             absl::string_view stream, uint64_t from_position);
+
   eventstore::EventStore* const store_;
   const TenantGate* gate_ = nullptr;
+  auth::AuthStore* const access_log_;
   std::atomic<bool> stopping_{false};
 };
 

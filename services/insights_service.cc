@@ -6,6 +6,8 @@
 #include "eventstore/errors.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "projections/views_internal.h"
+#include "services/auth/auth_service.h"
+#include "services/auth/gate.h"
 #include "services/grpc_status.h"
 #include "services/tenant.h"
 #include "services/timestamps.h"
@@ -31,8 +33,9 @@ absl::Time DeadlineOf(const grpc::ServerContext& context) {
 }  // namespace
 
 InsightsService::InsightsService(const eventstore::EventStore* log,
-                                 projections::Projector* projector)
-    : log_(log), projector_(projector) {}
+                                 projections::Projector* projector,
+                                 auth::AuthStore* access_log)
+    : log_(log), projector_(projector), access_log_(access_log) {}
 
 absl::StatusOr<projections::TrustHistory> InsightsService::History(
     const std::string& tenant, uint64_t position) const {
@@ -47,6 +50,8 @@ absl::StatusOr<projections::TrustHistory> InsightsService::History(
 absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
     const grpc::ServerContext& context, const insights::ViewQuery& query,
     bool check_scope) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(context);
+  if (!caller.ok()) return caller.status();
   absl::StatusOr<std::string> tenant = TenantOf(context, gate_);
   if (!tenant.ok()) return tenant.status();
   // Each time of the query, when set.
@@ -105,6 +110,9 @@ absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
   switch (query.scope().target_case()) {
     case insights::ViewScope::kSchoolId:
       params.scope = projections::Scope::School(query.scope().school_id());
+      if (check_scope && !auth::SeesSchool(*caller, params.scope.id)) {
+        return auth::OutOfScope("scope.school_id");
+      }
       if (check_scope && !state.HasSchool(params.scope.id)) {
         return FieldError(
             absl::StatusCode::kNotFound, "scope.school_id",
@@ -114,6 +122,12 @@ absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
     case insights::ViewScope::kDepartmentId:
       params.scope =
           projections::Scope::Department(query.scope().department_id());
+      if (check_scope && caller->role() == auth::v1::ROLE_SCHOOL_LEADER) {
+        const std::string* school = state.DepartmentSchool(params.scope.id);
+        if (school == nullptr || !auth::SeesSchool(*caller, *school)) {
+          return auth::OutOfScope("scope.department_id");
+        }
+      }
       if (check_scope && state.DepartmentSchool(params.scope.id) == nullptr) {
         return FieldError(
             absl::StatusCode::kNotFound, "scope.department_id",
@@ -121,8 +135,26 @@ absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
       }
       break;
     case insights::ViewScope::kTrust:
+      params.scope = projections::Scope::Trust();
+      if (check_scope && caller->role() == auth::v1::ROLE_SCHOOL_LEADER) {
+        return auth::OutOfScope("scope.trust");
+      }
+      break;
     case insights::ViewScope::TARGET_NOT_SET:
       params.scope = projections::Scope::Trust();
+      if (check_scope && caller->role() == auth::v1::ROLE_SCHOOL_LEADER) {
+        // A school leader sees its school, not the trust.
+        if (caller->principal.school_ids_size() != 1) {
+          return auth::OutOfScope("scope");
+        }
+        params.scope =
+            projections::Scope::School(caller->principal.school_ids(0));
+        if (!state.HasSchool(params.scope.id)) {
+          return FieldError(
+              absl::StatusCode::kNotFound, "scope.school_id",
+              absl::StrCat("unknown school \"", params.scope.id, "\""));
+        }
+      }
       break;
   }
   return loaded;
@@ -196,14 +228,36 @@ grpc::Status InsightsService::GetFollowThrough(
 grpc::Status InsightsService::GetStaffRecord(
     grpc::ServerContext* context, const insights::StaffRecordQuery* request,
     insights::StaffRecordView* response) {
+  absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  // A staff member reads their own record only; whether another exists is
+  // not said.
+  if (caller->role() == auth::v1::ROLE_STAFF_MEMBER &&
+      request->staff_id() != caller->principal.staff_id()) {
+    return ToGrpcStatus(auth::OutOfScope("staff_id"));
+  }
   absl::StatusOr<Loaded> loaded =
       Load(*context, request->query(), /*check_scope=*/false);
   if (!loaded.ok()) return ToGrpcStatus(loaded.status());
+  if (caller->role() == auth::v1::ROLE_SCHOOL_LEADER) {
+    // A school leader reads the records of staff placed in its schools.
+    const projections::StaffMember* member =
+        loaded->history.state().FindStaff(request->staff_id());
+    if (member == nullptr ||
+        !auth::SeesSchool(*caller, member->placements.back().school_id)) {
+      return ToGrpcStatus(auth::OutOfScope("staff_id"));
+    }
+  }
   absl::StatusOr<insights::StaffRecordView> record = projections::StaffRecord(
       loaded->history, loaded->params, request->staff_id());
   if (!record.ok()) {
     return ToGrpcStatus(FieldError(record.status().code(), "staff_id",
                                    record.status().message()));
+  }
+  if (absl::Status s = auth::RecordRead(access_log_, *caller,
+                                        request->staff_id(), "staff record");
+      !s.ok()) {
+    return ToGrpcStatus(s);
   }
   *response = *std::move(record);
   return grpc::Status::OK;

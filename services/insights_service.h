@@ -17,6 +17,7 @@
 #include "projections/projector.h"
 #include "projections/views.h"
 #include "services/tenant.h"
+#include "services/auth/auth_store.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
 
 namespace throughline::services {
@@ -25,9 +26,11 @@ namespace insights = ::throughline::insights::v1;
 
 class InsightsService final : public insights::Insights::Service {
  public:
-  // `log` and `projector` must outlive the service.
+  // `log`, `projector` and `access_log` must outlive the service. Every
+  // staff record read is recorded in the caller's trust's access log.
   InsightsService(const eventstore::EventStore* log,
-                  projections::Projector* projector);
+                  projections::Projector* projector,
+                  auth::AuthStore* access_log);
 
   // Refuses the calls of tenants this server does not serve (cluster
   // placement); nullptr (the default) serves every tenant. Set before
@@ -83,7 +86,9 @@ class InsightsService final : public insights::Insights::Service {
   };
 
   // Resolves `query` for the call's tenant. `check_scope` is false for
-  // queries that ignore the scope.
+  // queries that ignore the scope. A school leader's query must lie within
+  // its schools (PERMISSION_DENIED otherwise, before any existence check);
+  // without a scope it means the leader's school when it leads exactly one.
   absl::StatusOr<Loaded> Load(const grpc::ServerContext& context,
                               const insights::ViewQuery& query,
                               bool check_scope = true);
@@ -98,6 +103,7 @@ class InsightsService final : public insights::Insights::Service {
 
   const eventstore::EventStore* const log_;
   projections::Projector* const projector_;
+  auth::AuthStore* const access_log_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -1,9 +1,17 @@
 #include "services/server.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
@@ -17,6 +25,66 @@
 #include "services/cpd/silo_services.h"
 
 namespace throughline::services {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     absl::string_view option) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(option, ": cannot read \"", path, "\""));
+  }
+  return text.str();
+}
+
+// True for an address only this machine can reach.
+bool IsLoopback(absl::string_view listen) {
+  if (absl::StartsWith(listen, "unix:")) return true;
+  absl::string_view host = listen;
+  if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  absl::ConsumePrefix(&host, "[");
+  absl::ConsumeSuffix(&host, "]");
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
+// TLS (and mTLS) as configured; plaintext only on loopback unless allowed.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenCredentials(
+    const ServerConfig& config) {
+  if (config.tls_cert_file.empty()) {
+    if (!IsLoopback(config.listen) && !config.allow_insecure_listen) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen: ", config.listen,
+          " is not a loopback address; set tls_cert_file and tls_key_file, "
+          "or allow_insecure_listen=true to serve it without TLS"));
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions options;
+  absl::StatusOr<std::string> cert =
+      ReadFile(config.tls_cert_file, "tls_cert_file");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key =
+      ReadFile(config.tls_key_file, "tls_key_file");
+  if (!key.ok()) return key.status();
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!config.tls_client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca =
+        ReadFile(config.tls_client_ca_file, "tls_client_ca_file");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    // A client may still come with a bearer token instead; a certificate it
+    // does present must verify.
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
 
 Server::Server(const ServerConfig& config,
                std::unique_ptr<eventstore::EventStore> store)
@@ -36,8 +104,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   if (!store.ok()) return store.status();
 
   std::unique_ptr<Server> server(new Server(config, *std::move(store)));
-  server->event_store_service_ =
-      std::make_unique<EventStoreService>(server->store_.get());
+  if (absl::Status s = server->StartAuth(); !s.ok()) {
+    server->store_->Shutdown();
+    return s;
+  }
+  server->event_store_service_ = std::make_unique<EventStoreService>(
+      server->store_.get(), server->auth_store_.get());
   server->command_runner_ =
       std::make_unique<cpd::CommandRunner>(server->store_.get());
   cpd::CommandRunner* runner = server->command_runner_.get();
@@ -61,7 +133,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->projector_ = std::make_unique<projections::Projector>(
       server->store_.get(), server->facts_.get());
   server->insights_service_ = std::make_unique<InsightsService>(
-      server->store_.get(), server->projector_.get());
+      server->store_.get(), server->projector_.get(),
+      server->auth_store_.get());
 
   if (absl::Status s = server->CreateBus(); !s.ok()) {
     server->store_->Shutdown();
@@ -74,9 +147,21 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      ListenCredentials(config);
+  if (!credentials.ok()) {
+    server->store_->Shutdown();
+    return credentials.status();
+  }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(config.listen, *credentials, &server->port_);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(server->gate_->NewInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  builder.RegisterService(server->auth_service_.get());
+  builder.RegisterService(server->access_log_service_.get());
   builder.RegisterService(server->event_store_service_.get());
   for (auto& service : silos) builder.RegisterService(service.get());
   builder.RegisterService(server->insights_service_.get());
@@ -112,6 +197,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   }
   health->SetServingStatus(
       ::throughline::insights::v1::Insights::service_full_name(), true);
+  health->SetServingStatus(auth::v1::AuthService::service_full_name(), true);
+  health->SetServingStatus(auth::v1::AccessLogService::service_full_name(),
+                           true);
   health->SetServingStatus(true);
   server->projector_->Start();
   server->StartCluster();
@@ -139,6 +227,43 @@ void Server::Shutdown() {
 }
 
 void Server::Wait() { grpc_server_->Wait(); }
+
+absl::Status Server::StartAuth() {
+  const std::filesystem::path data_dir(config_.data_dir);
+  absl::StatusOr<std::unique_ptr<auth::AuthStore>> auth_store =
+      auth::AuthStore::Open((data_dir / "auth").string());
+  if (!auth_store.ok()) return auth_store.status();
+  auth_store_ = *std::move(auth_store);
+  if (auth_store_->Empty()) {
+    // The first start: one operator token, so that the installation can be
+    // administered at all. Only its owner may read the file.
+    auth::v1::CreateTokenRequest request;
+    request.set_request_id("bootstrap");
+    request.mutable_principal()->set_name("bootstrap operator");
+    request.mutable_principal()->set_role(auth::v1::ROLE_OPERATOR);
+    absl::StatusOr<auth::IssuedToken> issued =
+        auth_store_->Create(request, "bootstrap", "bootstrap", absl::Now());
+    if (!issued.ok()) return issued.status();
+    const std::string path = (data_dir / "operator-token").string();
+    const int fd =
+        open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const std::string text = issued->secret + "\n";
+    if (fd < 0 ||
+        write(fd, text.data(), text.size()) !=
+            static_cast<ssize_t>(text.size()) ||
+        fsync(fd) != 0 || close(fd) != 0) {
+      return absl::InternalError(
+          absl::StrCat("data_dir: cannot write the operator token to ", path));
+    }
+    bootstrap_token_file_ = path;
+  }
+  gate_ = std::make_unique<auth::Gate>(auth_store_.get());
+  internal_credential_ = auth_store_->CreateInternalCredential();
+  auth_service_ = std::make_unique<auth::AuthService>(auth_store_.get());
+  access_log_service_ =
+      std::make_unique<auth::AccessLogService>(auth_store_.get());
+  return absl::OkStatus();
+}
 
 absl::Status Server::CreateBus() {
   if (config_.nats_url.empty()) return absl::OkStatus();
@@ -170,7 +295,8 @@ void Server::StartBus() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(static_cast<int>(config_.max_message_bytes));
   args.SetMaxSendMessageSize(static_cast<int>(config_.max_message_bytes));
-  bus_ingest_->Start(grpc_server_->InProcessChannel(args));
+  bus_ingest_->Start(grpc_server_->InProcessChannel(args),
+                     internal_credential_);
 }
 
 absl::Status Server::CreateCluster() {

@@ -13,6 +13,9 @@
 #include "grpcpp/server.h"
 #include "projections/fact_store.h"
 #include "projections/projector.h"
+#include "services/auth/auth_service.h"
+#include "services/auth/auth_store.h"
+#include "services/auth/gate.h"
 #include "services/cpd/command_runner.h"
 #include "services/event_store_service.h"
 #include "services/insights_service.h"
@@ -32,6 +35,11 @@ class Server {
  public:
   // Opens the store in config.data_dir and starts serving on config.listen
   // with health checking (grpc.health.v1, status SERVING) and reflection.
+  // Every other RPC needs a credential (docs/security.md). With an empty
+  // credential store (the first start) it issues an operator token into
+  // <data_dir>/operator-token, readable by its owner only. Refuses a
+  // non-loopback listen address without TLS unless
+  // config.allow_insecure_listen.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       const ServerConfig& config);
 
@@ -40,6 +48,13 @@ class Server {
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
   eventstore::EventStore* store() { return store_.get(); }
+  // The credentials and access log; tests mint tokens with it.
+  auth::AuthStore* auth_store() { return auth_store_.get(); }
+  // The file the first start wrote the operator token to; empty when this
+  // start found credentials already.
+  const std::string& bootstrap_token_file() const {
+    return bootstrap_token_file_;
+  }
 
   // Stops cleanly: reports NOT_SERVING, ends subscriptions, lets in-flight
   // calls finish for up to config.shutdown_grace_seconds (appends already
@@ -57,6 +72,9 @@ class Server {
   // before the gRPC server is built (it registers BusService), StartBus
   // after it is up, StopBus first thing on Shutdown.
   absl::Status CreateBus();
+  // Opens the credential store (bootstrapping it when empty) and makes the
+  // gate and the auth services.
+  absl::Status StartAuth();
   void StartBus();
   void StopBus();
   // Trusts across nodes (docs/operations.md), when config.node_id is set:
@@ -69,6 +87,12 @@ class Server {
 
   const ServerConfig config_;
   std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<auth::AuthStore> auth_store_;
+  std::unique_ptr<auth::Gate> gate_;
+  std::unique_ptr<auth::AuthService> auth_service_;
+  std::unique_ptr<auth::AccessLogService> access_log_service_;
+  std::string internal_credential_;
+  std::string bootstrap_token_file_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<cpd::CommandRunner> command_runner_;
   // The CPD silo services.

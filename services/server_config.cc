@@ -85,6 +85,21 @@ Option NumberOption(const char* name, const char* description, Field field,
       absl::StrCat(min, " to ", max)};
 }
 
+// true or false.
+template <typename Field>
+Option BoolOption(const char* name, const char* description, Field field) {
+  return Option{name, description,
+                [field](const ServerConfig& c) {
+                  return std::string(c.*field ? "true" : "false");
+                },
+                [field](const std::string& v, ServerConfig* c) {
+                  if (v != "true" && v != "false") return false;
+                  c->*field = v == "true";
+                  return true;
+                },
+                "true or false"};
+}
+
 const std::vector<Option>& Options() {
   static const auto* options = new std::vector<Option>{
       StringOption("listen",
@@ -141,6 +156,22 @@ const std::vector<Option>& Options() {
                    "Longest wait between retries while NATS is unreachable, "
                    "in seconds.",
                    &ServerConfig::bus_retry_max_seconds, 1, 3600),
+      OptionalStringOption("tls_cert_file",
+                           "PEM certificate chain of the server. With "
+                           "tls_key_file, turns TLS on (docs/security.md).",
+                           &ServerConfig::tls_cert_file),
+      OptionalStringOption("tls_key_file", "PEM private key of the server.",
+                           &ServerConfig::tls_key_file),
+      OptionalStringOption(
+          "tls_client_ca_file",
+          "PEM CA certificates to verify client certificates against (mTLS); "
+          "a registered client certificate stands for its principal. Needs "
+          "TLS.",
+          &ServerConfig::tls_client_ca_file),
+      BoolOption("allow_insecure_listen",
+                 "Without TLS, allow listening on a non-loopback address "
+                 "(credentials then cross the network in clear text).",
+                 &ServerConfig::allow_insecure_listen),
       Option{"node_id",
              "This node's id in a cluster of nodes sharing the bus; each "
              "trust is then served by one node (docs/operations.md). Needs "
@@ -291,6 +322,14 @@ absl::StatusOr<ServerConfig> ParseServerConfig(
     return absl::InvalidArgumentError(
         "bus_stream, bus_inbound_stream and bus_dead_letter_stream must be "
         "three different streams");
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "tls_cert_file and tls_key_file: set both or neither");
+  }
+  if (!config.tls_client_ca_file.empty() && config.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "tls_client_ca_file: needs TLS (tls_cert_file and tls_key_file)");
   }
   if (!config.node_id.empty() && config.nats_url.empty()) {
     return absl::InvalidArgumentError(

@@ -56,6 +56,20 @@ struct ServerConfig {
   // 3600).
   uint64_t bus_retry_max_seconds = 30;
 
+  // Security (docs/security.md).
+  // PEM certificate chain and private key of the server; both set turns TLS
+  // on, both empty leaves it off.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // PEM CA certificates client certificates are verified against; set, the
+  // server asks clients for a certificate (mTLS) and a registered one stands
+  // for its principal. Needs TLS.
+  std::string tls_client_ca_file;
+  // Without TLS the server refuses to listen on anything but a loopback
+  // address unless this is true (e.g. behind a TLS-terminating proxy on a
+  // private network).
+  bool allow_insecure_listen = false;
+
   // Trusts across nodes (docs/operations.md). Off unless node_id is set,
   // which needs nats_url: then each trust is served by one node, recorded in
   // a JetStream key-value bucket. Off, this node serves every trust.

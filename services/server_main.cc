@@ -56,6 +56,12 @@ int main(int argc, char** argv) {
   std::fprintf(
       stderr, "throughline-server: serving on %s (port %d), data in %s\n",
       config->listen.c_str(), (*server)->port(), config->data_dir.c_str());
+  if (!(*server)->bootstrap_token_file().empty()) {
+    std::fprintf(stderr,
+                 "throughline-server: first start: an operator token is in "
+                 "%s (readable by you only; see docs/security.md)\n",
+                 (*server)->bootstrap_token_file().c_str());
+  }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -4,7 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "eventstore/errors.h"
-#include "eventstore/format.h"
+#include "services/auth/gate.h"
 
 namespace throughline::services {
 
@@ -52,24 +52,16 @@ std::optional<TenantOwner> ErrorOwner(const absl::Status& status) {
 
 absl::StatusOr<std::string> TenantOf(const grpc::ServerContextBase& context,
                                      const TenantGate* gate) {
-  const auto& metadata = context.client_metadata();
-  const auto [begin, end] = metadata.equal_range(kTenantMetadataKey);
-  if (begin == end) {
-    return eventstore::InvalidField(
-        "tenant", absl::StrCat("the request metadata key \"",
-                               kTenantMetadataKey, "\" is required"));
+  absl::StatusOr<auth::Caller> caller = auth::Admit(context);
+  if (!caller.ok()) return caller.status();
+  if (caller->trust().empty()) {
+    return absl::PermissionDeniedError(
+        "this credential may not read or write a trust's data");
   }
-  if (std::next(begin) != end) {
-    return eventstore::InvalidField(
-        "tenant", absl::StrCat("the request metadata key \"",
-                               kTenantMetadataKey, "\" is given twice"));
-  }
-  std::string tenant(begin->second.data(), begin->second.size());
-  if (absl::Status s = eventstore::ValidateTenant(tenant); !s.ok()) return s;
   if (gate != nullptr) {
-    if (absl::Status s = gate->Admit(tenant); !s.ok()) return s;
+    if (absl::Status s = gate->Admit(caller->trust()); !s.ok()) return s;
   }
-  return tenant;
+  return caller->trust();
 }
 
 }  // namespace throughline::services

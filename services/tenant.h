@@ -1,6 +1,6 @@
-// How a call names its tenant. Until credentials carry the tenant, a client
-// names it in the request metadata key below; the value is validated by
-// eventstore::ValidateTenant.
+// The tenant of a call: the trust of the caller's credential, as admitted by
+// the server's gate (services/auth/gate.h). No header chosen by the client
+// names it.
 
 #ifndef THROUGHLINE_SERVICES_TENANT_H_
 #define THROUGHLINE_SERVICES_TENANT_H_
@@ -13,8 +13,6 @@
 
 namespace throughline::services {
 
-inline constexpr char kTenantMetadataKey[] = "throughline-tenant";
-
 // Decides whether this server serves a tenant (in a cluster, each trust is
 // served by one node; docs/operations.md).
 class TenantGate {
@@ -26,9 +24,10 @@ class TenantGate {
   virtual absl::Status Admit(const std::string& tenant) const = 0;
 };
 
-// The validated tenant of a call: InvalidArgument naming "tenant" when the
-// metadata key is missing, repeated or malformed; then, when `gate` is set,
-// the gate's refusal if this server does not serve the tenant.
+// The trust of the admitted caller; UNAUTHENTICATED or PERMISSION_DENIED as
+// the gate decided (also PERMISSION_DENIED for a principal without a trust,
+// which the authorisation table never lets this far). Then, when `gate` is
+// set, the gate's refusal if this server does not serve the trust.
 absl::StatusOr<std::string> TenantOf(const grpc::ServerContextBase& context,
                                      const TenantGate* gate = nullptr);
 

@@ -26,7 +26,7 @@
 #include "rocksdb/db.h"
 #include "services/server.h"
 #include "services/server_config.h"
-#include "services/tenant.h"
+#include "tests/auth_support.h"
 #include "tests/cli_process.h"
 #include "tests/test_support.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
@@ -41,7 +41,9 @@ using eventstore::EventStoreOptions;
 using eventstore::VerifyOptions;
 using eventstore::VerifyReport;
 using ::testing::HasSubstr;
+using ::throughline::testing::Authorize;
 using ::throughline::testing::CliProcess;
+using ::throughline::testing::MintToken;
 using ::throughline::testing::NewUuid;
 using ::throughline::testing::Result;
 using ::throughline::testing::TempDir;
@@ -584,6 +586,7 @@ class VerifyServerTest : public ::testing::Test {
         services::Server::Start(config);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
+    token_ = MintToken(server_->auth_store(), "trust-a");
     address_ = absl::StrCat("127.0.0.1:", server_->port());
     stub_ = v1::EventStore::NewStub(
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
@@ -605,7 +608,7 @@ class VerifyServerTest : public ::testing::Test {
       event->set_data(absl::StrCat("{\"n\":", i, "}"));
     }
     grpc::ClientContext context;
-    context.AddMetadata(services::kTenantMetadataKey, "trust-a");
+    Authorize(&context, token_);
     v1::AppendResponse response;
     grpc::Status status = stub_->Append(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
@@ -614,14 +617,15 @@ class VerifyServerTest : public ::testing::Test {
   grpc::Status CallVerify(const v1::VerifyRequest& request,
                           v1::VerifyResponse* response) {
     grpc::ClientContext context;
-    context.AddMetadata(services::kTenantMetadataKey, "trust-a");
+    Authorize(&context, token_);
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(30));
     return stub_->Verify(&context, request, response);
   }
 
   Result Cli(std::vector<std::string> args) {
-    args.insert(args.begin(), {"--server=" + address_, "--tenant=trust-a"});
+    args.insert(args.begin(), {"--server=" + address_, "--tenant=trust-a",
+                               "--token=" + token_});
     CliProcess process(args, {}, "");
     return process.Wait();
   }
@@ -631,6 +635,7 @@ class VerifyServerTest : public ::testing::Test {
   std::unique_ptr<services::Server> server_;
   std::unique_ptr<v1::EventStore::Stub> stub_;
   std::string address_;
+  std::string token_;  // An admin's of trust-a.
 };
 
 TEST_F(VerifyServerTest, VerifyRpcReportsAnIntactLog) {
@@ -648,7 +653,7 @@ TEST_F(VerifyServerTest, VerifyRpcReportsAnIntactLog) {
 
   // GetLogInfo gives the same head and hash.
   grpc::ClientContext context;
-  context.AddMetadata(services::kTenantMetadataKey, "trust-a");
+  Authorize(&context, token_);
   v1::GetLogInfoResponse info;
   ASSERT_TRUE(stub_->GetLogInfo(&context, {}, &info).ok());
   EXPECT_EQ(info.head_position(), 8u);
@@ -807,6 +812,128 @@ TEST_F(VerifyServerTest, RpcPagesThroughALongLogAndCliAgrees) {
   ASSERT_EQ(cli.exit_code, 0) << cli.err;
   EXPECT_EQ(Json::parse(cli.out)["chain_hash"].get<std::string>(),
             absl::BytesToHexString(response.chain_hash()));
+}
+
+// ---------------------------------------------------------------------------
+// Decision replay: `throughline decisions --replay`.
+
+class DecisionReplayTest : public VerifyServerTest {
+ protected:
+  Json Record(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server=" + address_, "--tenant=trust-a",
+                               "--token=" + token_, "record"});
+    CliProcess process(args, {}, "");
+    Result result = process.Wait();
+    EXPECT_EQ(result.exit_code, 0) << args[4] << ": " << result.err;
+    return result.exit_code == 0 ? Json::parse(result.out) : Json();
+  }
+
+  void Observe(const std::string& id, const std::string& staff,
+               const std::string& at) {
+    Record({"RecordObservation", "observation.observation_id=" + id,
+            "observation.observed_staff_id=" + staff,
+            "observation.observer_staff_id=lead", "observation.kind=formal",
+            "observation.development_points=questioning",
+            "--occurred-at=" + at});
+  }
+
+  // The cells of the text table row whose first cell is `figure`, within
+  // the section titled `section`.
+  static std::vector<std::string> Row(const std::string& text,
+                                      const std::string& section,
+                                      const std::string& figure) {
+    bool in_section = false;
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      if (line == section) in_section = true;
+      if (!in_section) continue;
+      std::vector<std::string> cells =
+          absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (!cells.empty() && cells[0] == figure) return cells;
+    }
+    return {};
+  }
+};
+
+TEST_F(DecisionReplayTest, ShowsWhatTheDeciderSawBesideWhatChangedSince) {
+  const std::string at = "--occurred-at=2025-09-01T00:00:00Z";
+  Record({"RegisterTrust", "trust.name=Trust A", at});
+  Record({"AddSchool", "school.school_id=north", "school.name=North", at});
+  for (const char* staff : {"t1", "t2", "t3"}) {
+    Record({"RecordStaffJoined", absl::StrCat("joined.staff_id=", staff),
+            "joined.school_id=north", "joined.role=teacher",
+            absl::StrCat("joined.personal.display_name=Teacher ", staff), at});
+  }
+  Record({"RecordStaffJoined", "joined.staff_id=lead", "joined.school_id=north",
+          "joined.role=senior-leader", "joined.personal.display_name=Lead",
+          at});
+  Observe("o1", "t1", "2025-09-20T10:00:00Z");
+  // What the decision cites: the log as it stood after o1.
+  const uint64_t cited = *server_->store()->HeadPosition("trust-a");
+  Record({"RecordCpdDecision", "decision.decision_id=d-1",
+          "decision.decided_by_staff_id=lead",
+          "decision.decision=Run a questioning programme",
+          "decision.rationale=Questioning flagged in observations",
+          "decision.evidence[0].view=emergent-needs",
+          "decision.evidence[0].parameters[scope]=trust",
+          "decision.evidence[0].parameters[from]=2025-09-01T00:00:00Z",
+          "decision.evidence[0].parameters[to]=2025-11-01T00:00:00Z",
+          absl::StrCat("decision.evidence[0].log_position=", cited),
+          R"(decision.evidence[1]={"record_ids": ["o1"]})",
+          "decision.areas=questioning", "--occurred-at=2025-10-01T09:00:00Z"});
+  // Evidence that changed after the decision: two more people flagged in
+  // the cited window, recorded later.
+  Observe("o2", "t2", "2025-10-05T10:00:00Z");
+  Observe("o3", "t3", "2025-10-06T10:00:00Z");
+  const uint64_t head = *server_->store()->HeadPosition("trust-a");
+
+  const std::vector<std::string> query = {
+      "decisions",
+      "--replay",
+      "--from=2025-09-01",
+      "--to=2026-01-01",
+      "--as-of-time=2026-01-01",
+      absl::StrCat("--min-position=", head)};
+  Result table = Cli(query);
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  const std::string& text = table.out;
+  EXPECT_THAT(text, HasSubstr("Decision d-1: Run a questioning programme"));
+  EXPECT_THAT(text,
+              HasSubstr("Rationale: Questioning flagged in observations"));
+  EXPECT_THAT(text, HasSubstr("a reference to records, not to a view"));
+  const std::string section = "Decision d-1, evidence 0: emergent-needs";
+  EXPECT_THAT(text, HasSubstr(section));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("as of log position ", cited, ",")));
+  EXPECT_THAT(text, HasSubstr(absl::StrCat("as of log position ", head, ",")));
+  // One person flagged then, three now.
+  EXPECT_THAT(Row(text, section, "rows[questioning].observation_staff"),
+              ::testing::ElementsAre("rows[questioning].observation_staff", "1",
+                                     "3", "+2"));
+  EXPECT_THAT(Row(text, section, "rows[questioning].staff_flagged"),
+              ::testing::ElementsAre("rows[questioning].staff_flagged", "1",
+                                     "3", "+2"));
+  // Staff in scope did not change: no change shown.
+  EXPECT_THAT(Row(text, section, "staff_in_scope"),
+              ::testing::ElementsAre("staff_in_scope", "4", "4"));
+
+  std::vector<std::string> csv_query = query;
+  csv_query.push_back("--format=csv");
+  Result csv = Cli(csv_query);
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_THAT(csv.out, ::testing::StartsWith(
+                           "Decision,Evidence,View,Figure,Then,Now,Change\n"));
+  EXPECT_THAT(csv.out,
+              HasSubstr("d-1,0,emergent-needs,rows[questioning].observation_"
+                        "staff,1,3,+2\n"));
+
+  std::vector<std::string> json_query = query;
+  json_query.push_back("--format=json");
+  Result json = Cli(json_query);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const Json evidence = Json::parse(json.out)["decisions"][0]["evidence"][0];
+  EXPECT_EQ(evidence["emergent_needs_then"]["basis"]["as_of_position"],
+            absl::StrCat(cited));
+  EXPECT_EQ(evidence["emergent_needs_now"]["basis"]["as_of_position"],
+            absl::StrCat(head));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "services/server.h"
+#include "tests/auth_support.h"
 #include "tests/bus_support.h"
 #include "tests/nats_server_process.h"
 #include "tests/test_support.h"
@@ -60,9 +61,10 @@ TEST(BusNodeConsumerTest, NodeConsumerDecodesOurEvents) {
 
   // Record through the silo services, as a platform would.
   auto organisation = cpd_v1::OrganisationService::NewStub(channel);
-  const auto context = [] {
+  const std::string token = MintToken((*server)->auth_store(), "northfield");
+  const auto context = [&token] {
     auto c = std::make_unique<grpc::ClientContext>();
-    c->AddMetadata("throughline-tenant", "northfield");
+    Authorize(c.get(), token);
     c->set_deadline(std::chrono::system_clock::now() +
                     std::chrono::seconds(30));
     return c;
@@ -83,8 +85,11 @@ TEST(BusNodeConsumerTest, NodeConsumerDecodesOurEvents) {
 
   // Wait until the relay has published the whole log.
   auto bus = bus_v1::BusService::NewStub(channel);
+  const std::string operator_token = MintToken(
+      (*server)->auth_store(), PrincipalFor("", authv1::ROLE_OPERATOR));
   ASSERT_TRUE(WaitFor([&] {
     grpc::ClientContext c;
+    Authorize(&c, operator_token);
     bus_v1::GetBusStatusResponse status;
     return bus->GetBusStatus(&c, {}, &status).ok() &&
            status.outbound().tenants_size() == 1 &&

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "services/bus/relay.h"
 #include "services/server.h"
+#include "tests/auth_support.h"
 #include "tests/bus_support.h"
 #include "tests/nats_server_process.h"
 #include "tests/server_process.h"
@@ -156,6 +157,8 @@ class BusTest : public ::testing::Test {
     auto server = services::Server::Start(config);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
+    operator_token_ = MintToken(server_->auth_store(),
+                                PrincipalFor("", authv1::ROLE_OPERATOR));
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                                    grpc::InsecureChannelCredentials());
   }
@@ -170,6 +173,7 @@ class BusTest : public ::testing::Test {
   bus_v1::GetBusStatusResponse Status(const std::string& tenant = "") {
     auto stub = bus_v1::BusService::NewStub(channel_);
     grpc::ClientContext context;
+    Authorize(&context, operator_token_);
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(10));
     bus_v1::GetBusStatusRequest request;
@@ -195,6 +199,7 @@ class BusTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<NatsServerProcess> nats_;
   std::unique_ptr<services::Server> server_;
+  std::string operator_token_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
@@ -396,6 +401,14 @@ TEST_F(BusTest, ServerKilledMidStreamLosesNothingAndDuplicatesNothing) {
       THROUGHLINE_SERVER_BINARY, data_dir(),
       {"--nats_url=" + nats_->url(), "--bus_retry_max_seconds=1"});
   ASSERT_TRUE(process.Start());
+  const std::string operator_token = ReadOperatorToken(data_dir());
+  std::map<std::string, std::string> tokens;
+  for (const std::string trust : {"northfield", "riverside"}) {
+    tokens[trust] = MintTokenThrough(
+        grpc::CreateChannel(process.address(),
+                            grpc::InsecureChannelCredentials()),
+        operator_token, PrincipalFor(trust));
+  }
   std::atomic<int> acknowledged{0};
   const auto write = [&](const std::string& address, int appends) {
     auto channel =
@@ -411,8 +424,7 @@ TEST_F(BusTest, ServerKilledMidStreamLosesNothingAndDuplicatesNothing) {
         event->set_data(absl::StrCat(i, "/", j));
       }
       grpc::ClientContext context;
-      context.AddMetadata("throughline-tenant",
-                          i % 2 ? "northfield" : "riverside");
+      Authorize(&context, tokens.at(i % 2 ? "northfield" : "riverside"));
       context.set_deadline(std::chrono::system_clock::now() +
                            std::chrono::seconds(10));
       es_v1::AppendResponse response;
@@ -436,6 +448,7 @@ TEST_F(BusTest, ServerKilledMidStreamLosesNothingAndDuplicatesNothing) {
   auto bus = bus_v1::BusService::NewStub(channel);
   ASSERT_TRUE(WaitFor([&] {
     grpc::ClientContext context;
+    Authorize(&context, operator_token);
     bus_v1::GetBusStatusResponse status;
     if (!bus->GetBusStatus(&context, {}, &status).ok()) return false;
     if (status.outbound().tenants_size() != 2) return false;

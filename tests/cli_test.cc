@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,6 +36,7 @@
 #include "nlohmann/json.hpp"
 #include "services/server.h"
 #include "services/server_config.h"
+#include "tests/auth_support.h"
 #include "tests/cli_process.h"
 #include "tests/test_support.h"
 #include "throughline/cpd/v1/events.pb.h"
@@ -58,6 +60,7 @@ using ::testing::SizeIs;
 using ::testing::StartsWith;
 using ::throughline::testing::CliProcess;
 using ::throughline::testing::kPatience;
+using ::throughline::testing::MintToken;
 using ::throughline::testing::NewUuid;
 using ::throughline::testing::Result;
 using ::throughline::testing::TempDir;
@@ -102,10 +105,47 @@ class CliTest : public ::testing::Test {
 
   // Runs the CLI against the test server (`--server` first, so a test can
   // override it), with `input` on stdin and `env` added to its environment.
+  // Unless a credential is given, it sends the admin token of the trust the
+  // arguments name (--tenant, else $THROUGHLINE_TENANT, else demo).
   Result Run(std::vector<std::string> args, const std::string& input = "",
              const std::vector<std::string>& env = {}) {
+    if (!HasCredential(args, env)) {
+      args.insert(args.begin(), "--token=" + AdminToken(TenantOf(args, env)));
+    }
     args.insert(args.begin(), "--server=" + address_);
     return RunRaw(args, input, env);
+  }
+
+  static bool HasCredential(const std::vector<std::string>& args,
+                            const std::vector<std::string>& env) {
+    for (const std::string& arg : args) {
+      if (absl::StartsWith(arg, "--token")) return true;
+    }
+    for (const std::string& entry : env) {
+      if (absl::StartsWith(entry, "THROUGHLINE_TOKEN")) return true;
+    }
+    return false;
+  }
+
+  static std::string TenantOf(const std::vector<std::string>& args,
+                              const std::vector<std::string>& env) {
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (absl::StartsWith(args[i], "--tenant=")) return args[i].substr(9);
+      if (args[i] == "--tenant" && i + 1 < args.size()) return args[i + 1];
+    }
+    for (const std::string& entry : env) {
+      if (absl::StartsWith(entry, "THROUGHLINE_TENANT=")) {
+        return entry.substr(19);
+      }
+    }
+    return "demo";
+  }
+
+  // The admin token of `trust`, minted on first use.
+  std::string AdminToken(const std::string& trust) {
+    std::string& token = tokens_[trust];
+    if (token.empty()) token = MintToken(server_->auth_store(), trust);
+    return token;
   }
 
   // Runs the CLI with exactly `args`.
@@ -145,6 +185,7 @@ class CliTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<services::Server> server_;
   std::string address_;
+  std::map<std::string, std::string> tokens_;
 };
 
 // ---------------------------------------------------------------------------
@@ -506,9 +547,9 @@ TEST_F(CliTest, TrustCommandsCheckTheirFlagsAndNeedAClusterNode) {
 
 TEST_F(CliTest, FollowSeesNewEventsAndStopsOnInterrupt) {
   Append("order-1", "OrderPlaced", R"({"n": 1})");
-  CliProcess follow(
-      {"--server=" + address_, "log", "--follow", "--category", "order"}, {},
-      "");
+  CliProcess follow({"--server=" + address_, "--token=" + AdminToken("demo"),
+                     "log", "--follow", "--category", "order"},
+                    {}, "");
   // The first line proves the subscription is running.
   std::optional<std::string> first = follow.ReadLine();
   ASSERT_TRUE(first.has_value());
@@ -540,7 +581,9 @@ TEST_F(CliTest, FollowStopsAfterCount) {
 }
 
 TEST_F(CliTest, FollowEndsWithAnErrorWhenTheServerStops) {
-  CliProcess follow({"--server=" + address_, "log", "--follow"}, {}, "");
+  CliProcess follow({"--server=" + address_, "--token=" + AdminToken("demo"),
+                     "log", "--follow"},
+                    {}, "");
   Append("order-1", "OrderPlaced");
   ASSERT_TRUE(follow.ReadLine().has_value());
   server_->Shutdown();
@@ -571,23 +614,42 @@ TEST_F(CliTest, TenantsAreIsolated) {
   ASSERT_EQ(own.exit_code, 0) << own.err;
   EXPECT_THAT(Lines(own.out), SizeIs(1));
 
-  Result bad = Run({"--tenant=Not_Valid", "head"});
-  EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_THAT(bad.err, StartsWith("throughline: INVALID_ARGUMENT: "));
+  // The credential names the trust: alpha's token reads alpha whatever
+  // --tenant says.
+  Result by_token =
+      Run({"--tenant=beta", "--token=" + AdminToken("alpha"), "head"});
+  ASSERT_EQ(by_token.exit_code, 0) << by_token.err;
+  EXPECT_EQ(Json::parse(by_token.out)["head_position"], "1");
+
+  Result none = RunRaw({"--server=" + address_, "head"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_THAT(none.err, StartsWith("throughline: UNAUTHENTICATED: "));
 }
 
-TEST_F(CliTest, ServerAndTenantFromTheEnvironment) {
+TEST_F(CliTest, ServerAndCredentialFromTheEnvironment) {
   Append("order-1", "OrderPlaced", "{}", "alpha");
-  Result result =
-      RunRaw({"head"}, "",
-             {"THROUGHLINE_SERVER=" + address_, "THROUGHLINE_TENANT=alpha"});
+  Result result = RunRaw({"head"}, "",
+                         {"THROUGHLINE_SERVER=" + address_,
+                          "THROUGHLINE_TOKEN=" + AdminToken("alpha")});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(Json::parse(result.out)["head_position"], "1");
 
+  // A token file.
+  const std::string file = dir_.path() + "/alpha.token";
+  {
+    std::ofstream out(file);
+    out << AdminToken("alpha") << "\n";
+  }
+  Result from_file = RunRaw(
+      {"head"}, "",
+      {"THROUGHLINE_SERVER=" + address_, "THROUGHLINE_TOKEN_FILE=" + file});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(Json::parse(from_file.out)["head_position"], "1");
+
   // Flags win over the environment.
-  Result flagged =
-      RunRaw({"head", "--tenant=demo"}, "",
-             {"THROUGHLINE_SERVER=" + address_, "THROUGHLINE_TENANT=alpha"});
+  Result flagged = RunRaw({"head", "--token=" + AdminToken("demo")}, "",
+                          {"THROUGHLINE_SERVER=" + address_,
+                           "THROUGHLINE_TOKEN=" + AdminToken("alpha")});
   ASSERT_EQ(flagged.exit_code, 0) << flagged.err;
   EXPECT_EQ(Json::parse(flagged.out)["head_position"], "0");
 }

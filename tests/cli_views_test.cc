@@ -46,6 +46,7 @@
 #include "nlohmann/json.hpp"
 #include "services/server.h"
 #include "services/server_config.h"
+#include "tests/auth_support.h"
 #include "tests/cli_process.h"
 #include "tests/test_support.h"
 #include "throughline/cpd/v1/events.pb.h"
@@ -69,6 +70,7 @@ using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
 using ::throughline::testing::CliProcess;
+using ::throughline::testing::MintToken;
 using ::throughline::testing::Result;
 using ::throughline::testing::TempDir;
 using Json = nlohmann::json;
@@ -746,8 +748,9 @@ class CliViewsEndToEndTest : public ::testing::Test {
     plan_ = *std::move(plan);
     std::shared_ptr<grpc::Channel> channel =
         grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+    token_ = MintToken(server_->auth_store(), kTenant);
     const cli::DemoOutcome outcome =
-        cli::SendDemo(channel, plan_, {kTenant, "", ""}, absl::Seconds(30));
+        cli::SendDemo(channel, plan_, {token_, "", ""}, absl::Seconds(30));
     ASSERT_FALSE(outcome.failed_call.has_value())
         << outcome.failure.error_message();
     for (const cli::DemoCall& call : plan_.calls) {
@@ -773,7 +776,8 @@ class CliViewsEndToEndTest : public ::testing::Test {
   // The CLI's arguments for the trust: server and tenant first.
   std::vector<std::string> Args(std::vector<std::string> args) const {
     args.insert(args.begin(),
-                {"--server=" + address_, absl::StrCat("--tenant=", kTenant)});
+                {"--server=" + address_, absl::StrCat("--tenant=", kTenant),
+                 "--token=" + token_});
     return args;
   }
 
@@ -809,6 +813,7 @@ class CliViewsEndToEndTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<services::Server> server_;
   std::string address_;
+  std::string token_;
   cli::DemoPlan plan_;
   std::string staff_id_, school_id_, department_id_;
 };

@@ -22,6 +22,7 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "services/grpc_status.h"
+#include "tests/auth_support.h"
 #include "tests/bus_support.h"
 #include "tests/cli_process.h"
 #include "tests/nats_server_process.h"
@@ -47,6 +48,21 @@ struct Node {
   std::unique_ptr<es::EventStore::Stub> store;
   std::unique_ptr<cl::ClusterService::Stub> cluster;
   std::unique_ptr<::throughline::bus::v1::BusService::Stub> bus;
+  std::string operator_token;
+  std::map<std::string, std::string> tokens;  // trust -> admin token
+
+  // A trust admin's token for `trust` on this node (minted on first use:
+  // each node keeps its own tokens).
+  const std::string& TokenFor(const std::string& trust) {
+    std::string& token = tokens[trust];
+    if (token.empty()) {
+      token = MintTokenThrough(
+          grpc::CreateChannel(process->address(),
+                              grpc::InsecureChannelCredentials()),
+          operator_token, PrincipalFor(trust));
+    }
+    return token;
+  }
 
   void Connect() {
     auto channel = grpc::CreateChannel(process->address(),
@@ -58,9 +74,9 @@ struct Node {
 };
 
 std::unique_ptr<grpc::ClientContext> TrustContext(
-    const std::string& trust = kTrust) {
+    Node& node, const std::string& trust = kTrust) {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("throughline-tenant", trust);
+  Authorize(context.get(), node.TokenFor(trust));
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::seconds(30));
   return context;
@@ -86,6 +102,13 @@ es::AppendRequest Batch(int first, int count) {
 }
 
 // The whole log of `trust` in the store at `path` (the node is stopped), as
+// An operator's call on `node`.
+std::unique_ptr<grpc::ClientContext> OperatorContext(const Node& node) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  Authorize(context.get(), node.operator_token);
+  return context;
+}
+
 // position -> stored bytes; also checks the store's whole hash chain and
 // returns its head hash in *chain_head.
 std::map<uint64_t, std::string> StoredLog(const std::string& path,
@@ -137,6 +160,7 @@ class ClusterTest : public ::testing::Test {
               "--nats_url=" + absl::StrJoin(urls, ","), "--bus_replicas=3",
               "--bus_retry_max_seconds=1", absl::StrCat("--node_id=", id)});
       ASSERT_TRUE(node.process->Start());
+      node.operator_token = ReadOperatorToken(node.data_dir);
       node.Connect();
     }
     // Both nodes have loaded the placement once an unknown trust is
@@ -147,8 +171,9 @@ class ClusterTest : public ::testing::Test {
             cl::GetTrustOwnerRequest request;
             request.set_trust("nobody-yet");
             cl::TrustOwner owner;
-            grpc::ClientContext context;
-            return node.cluster->GetTrustOwner(&context, request, &owner)
+            return node.cluster
+                       ->GetTrustOwner(OperatorContext(node).get(), request,
+                                       &owner)
                        .error_code() == grpc::StatusCode::NOT_FOUND;
           },
           absl::Seconds(120)))
@@ -163,7 +188,7 @@ class ClusterTest : public ::testing::Test {
     for (int i = first; i < first + count; i += 5) {
       es::AppendResponse response;
       grpc::Status status =
-          node.store->Append(TrustContext().get(), Batch(i, 5), &response);
+          node.store->Append(TrustContext(node).get(), Batch(i, 5), &response);
       EXPECT_TRUE(status.ok()) << status.error_message();
       if (status.ok()) acknowledged += 5;
     }
@@ -172,7 +197,7 @@ class ClusterTest : public ::testing::Test {
 
   uint64_t Head(Node& node, grpc::Status* status) {
     es::GetLogInfoResponse info;
-    *status = node.store->GetLogInfo(TrustContext().get(),
+    *status = node.store->GetLogInfo(TrustContext(node).get(),
                                      es::GetLogInfoRequest(), &info);
     return info.head_position();
   }
@@ -184,8 +209,10 @@ class ClusterTest : public ::testing::Test {
           ::throughline::bus::v1::GetBusStatusRequest request;
           request.set_tenant(kTrust);
           ::throughline::bus::v1::GetBusStatusResponse response;
-          grpc::ClientContext context;
-          if (!node.bus->GetBusStatus(&context, request, &response).ok()) {
+          if (!node.bus
+                   ->GetBusStatus(OperatorContext(node).get(), request,
+                                  &response)
+                   .ok()) {
             return false;
           }
           for (const auto& t : response.outbound().tenants()) {
@@ -213,7 +240,7 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   // appends nothing.
   es::AppendResponse response;
   grpc::Status refused =
-      b.store->Append(TrustContext().get(), Batch(1000, 5), &response);
+      b.store->Append(TrustContext(b).get(), Batch(1000, 5), &response);
   ASSERT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
       << refused.error_message();
   std::optional<services::TenantOwner> owner =
@@ -232,20 +259,21 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   {
     es::AppendResponse other;
     grpc::Status status =
-        b.store->Append(TrustContext("riverside").get(), Batch(0, 5), &other);
+        b.store->Append(TrustContext(b, "riverside").get(), Batch(0, 5), &other);
     EXPECT_TRUE(status.ok()) << status.error_message();
   }
   cl::GetTrustOwnerRequest owner_request;
   owner_request.set_trust(kTrust);
   cl::TrustOwner placed;
-  grpc::ClientContext owner_context;
+  auto owner_context = OperatorContext(b);
   ASSERT_TRUE(
-      b.cluster->GetTrustOwner(&owner_context, owner_request, &placed).ok());
+      b.cluster->GetTrustOwner(owner_context.get(), owner_request, &placed).ok());
   EXPECT_EQ(placed.node(), "a");
   EXPECT_FALSE(placed.this_node());
   // The same through the CLI.
   {
-    CliProcess cli({"--server=" + b.process->address(), "trust", "owner",
+    CliProcess cli({"--server=" + b.process->address(),
+                    "--token=" + b.operator_token, "trust", "owner",
                     "--trust", kTrust},
                    {}, "");
     Result result = cli.Wait();
@@ -267,9 +295,9 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   restore.set_from_bus(true);
   restore.set_expected_owner("a");
   cl::RestoreTrustResponse restored;
-  grpc::ClientContext restore_context;
+  auto restore_context = OperatorContext(b);
   grpc::Status status =
-      b.cluster->RestoreTrust(&restore_context, restore, &restored);
+      b.cluster->RestoreTrust(restore_context.get(), restore, &restored);
   ASSERT_TRUE(status.ok()) << status.error_message() << "\n"
                            << b.process->Log();
   EXPECT_EQ(restored.previous_head_position(), 0u);
@@ -286,12 +314,14 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   EXPECT_EQ(restored.chain_head_hash().size(), 32u);
 
   {
-    CliProcess cli({"--server=" + a.process->address(), "trust", "owner",
+    CliProcess cli({"--server=" + a.process->address(),
+                    "--token=" + a.operator_token, "trust", "owner",
                     "--trust", kTrust},
                    {}, "");
     EXPECT_EQ(cli.Wait().exit_code, 1);  // a is dead.
-    CliProcess owner({"--server=" + b.process->address(), "--tenant", kTrust,
-                      "trust", "owner"},
+    CliProcess owner({"--server=" + b.process->address(),
+                      "--token=" + b.operator_token, "trust", "owner",
+                      "--trust", kTrust},
                      {}, "");
     Result result = owner.Wait();
     EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -304,9 +334,9 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   ASSERT_EQ(AppendOn(b, 200, 10), 10);
   EXPECT_EQ(Head(b, &read_status), 210u);
   // A second restore is refused: b owns it.
-  grpc::ClientContext again_context;
+  auto again_context = OperatorContext(b);
   EXPECT_EQ(
-      b.cluster->RestoreTrust(&again_context, restore, &restored).error_code(),
+      b.cluster->RestoreTrust(again_context.get(), restore, &restored).error_code(),
       grpc::StatusCode::FAILED_PRECONDITION);
   // b's relay carries on the trust's stream after position 200.
   ASSERT_TRUE(WaitPublished(b, 210));
@@ -338,7 +368,7 @@ TEST_F(ClusterTest, LiveOwnerHandsTrustOverWhileAWriterKeepsGoing) {
       for (int attempt = 0; attempt < 200 && !stop; ++attempt) {
         es::AppendResponse response;
         grpc::Status status =
-            target->store->Append(TrustContext().get(), request, &response);
+            target->store->Append(TrustContext(*target).get(), request, &response);
         if (status.ok()) {
           acknowledged += 5;
           break;
@@ -361,8 +391,9 @@ TEST_F(ClusterTest, LiveOwnerHandsTrustOverWhileAWriterKeepsGoing) {
   move.set_trust(kTrust);
   move.set_to_node("b");
   cl::MoveTrustResponse moved;
-  grpc::ClientContext move_context;
-  grpc::Status status = a.cluster->MoveTrust(&move_context, move, &moved);
+  move.set_target_token(b.operator_token);
+  grpc::Status status =
+      a.cluster->MoveTrust(OperatorContext(a).get(), move, &moved);
   ASSERT_TRUE(status.ok()) << status.error_message() << "\n"
                            << a.process->Log() << "\n"
                            << b.process->Log();

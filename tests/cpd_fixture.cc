@@ -59,19 +59,28 @@ void CpdFixture::SetUp() {
   auto store = eventstore::EventStore::Open(options);
   ASSERT_TRUE(store.ok()) << store.status();
   store_ = *std::move(store);
+  auto auth_store = services::auth::AuthStore::Open(dir_.path() + "/auth");
+  ASSERT_TRUE(auth_store.ok()) << auth_store.status();
+  auth_store_ = *std::move(auth_store);
+  gate_ = std::make_unique<services::auth::Gate>(auth_store_.get());
   runner_ = std::make_unique<services::cpd::CommandRunner>(store_.get());
   services_.push_back(
       std::make_unique<services::cpd::OrganisationService>(runner_.get()));
   services_.push_back(
       std::make_unique<services::cpd::StaffDirectoryService>(runner_.get()));
   AddServices(runner_.get(), &services_);
-  event_store_service_ =
-      std::make_unique<services::EventStoreService>(store_.get());
+  event_store_service_ = std::make_unique<services::EventStoreService>(
+      store_.get(), auth_store_.get());
 
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &port);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(gate_->NewInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   for (auto& service : services_) builder.RegisterService(service.get());
   builder.RegisterService(event_store_service_.get());
   server_ = builder.BuildAndStart();
@@ -90,10 +99,21 @@ void CpdFixture::TearDown() {
 std::unique_ptr<grpc::ClientContext> CpdFixture::Context(
     const std::string& tenant) const {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("throughline-tenant", tenant);
+  Authorize(context.get(), Token(tenant));
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::seconds(30));
   return context;
+}
+
+std::string CpdFixture::Token(const std::string& tenant,
+                              authv1::Role role) const {
+  const std::string key = absl::StrCat(tenant, "/", role);
+  absl::MutexLock lock(&tokens_mu_);
+  auto it = tokens_.find(key);
+  if (it == tokens_.end()) {
+    it = tokens_.emplace(key, MintToken(auth_store_.get(), tenant, role)).first;
+  }
+  return it->second;
 }
 
 uint64_t CpdFixture::Head(const std::string& tenant) const {

@@ -6,16 +6,21 @@
 #define THROUGHLINE_TESTS_CPD_FIXTURE_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "eventstore/event_store.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "services/auth/auth_store.h"
+#include "services/auth/gate.h"
 #include "services/cpd/command_runner.h"
 #include "services/cpd/silo_services.h"
+#include "tests/auth_support.h"
 #include "tests/test_support.h"
 
 namespace throughline::testing {
@@ -37,9 +42,14 @@ class CpdFixture : public ::testing::Test {
   virtual void AddServices(services::cpd::CommandRunner* runner,
                            std::vector<std::unique_ptr<grpc::Service>>* out) {}
 
-  // A context for `tenant` with a 30 s deadline.
+  // A context with the credential of `tenant`'s admin and a 30 s deadline.
   std::unique_ptr<grpc::ClientContext> Context(
       const std::string& tenant = kTrust) const;
+  // A bearer token of `role` in `tenant` (tests/auth_support.h
+  // PrincipalFor), minted once per fixture.
+  std::string Token(const std::string& tenant = kTrust,
+                    authv1::Role role = authv1::ROLE_ADMIN) const;
+  services::auth::AuthStore* auth_store() const { return auth_store_.get(); }
 
   // Registers kTrust at RegisteredAt(), with schools "north" and "south",
   // departments "north-maths", "north-english" (north) and "south-maths"
@@ -84,6 +94,10 @@ class CpdFixture : public ::testing::Test {
  private:
   TempDir dir_;
   std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<services::auth::AuthStore> auth_store_;
+  std::unique_ptr<services::auth::Gate> gate_;
+  mutable absl::Mutex tokens_mu_;
+  mutable std::map<std::string, std::string> tokens_;
   std::unique_ptr<services::cpd::CommandRunner> runner_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Service> event_store_service_;

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/auth_support.h"
 #include "tests/server_process.h"
 #include "tests/test_support.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
@@ -19,7 +20,13 @@ namespace throughline {
 namespace {
 
 namespace v1 = ::throughline::eventstore::v1;
+using throughline::testing::Authorize;
+using throughline::testing::MintTokenThrough;
 using throughline::testing::NewUuid;
+using throughline::testing::PrincipalFor;
+using throughline::testing::ReadOperatorToken;
+using throughline::testing::RememberedToken;
+using throughline::testing::RememberToken;
 using throughline::testing::ServerProcess;
 using throughline::testing::TempDir;
 
@@ -32,7 +39,7 @@ struct Acknowledged {
 
 std::unique_ptr<grpc::ClientContext> Context() {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("throughline-tenant", "trust-crash");
+  Authorize(context.get(), RememberedToken("trust-crash"));
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::seconds(10));
   return context;
@@ -43,6 +50,11 @@ TEST(CrashTest, AcknowledgedAppendsSurviveSigkill) {
   const std::string data_dir = dir.path() + "/data";
   ServerProcess server(THROUGHLINE_SERVER_BINARY, data_dir);
   ASSERT_TRUE(server.Start());
+  RememberToken("trust-crash",
+                MintTokenThrough(
+                    grpc::CreateChannel(server.address(),
+                                        grpc::InsecureChannelCredentials()),
+                    ReadOperatorToken(data_dir), PrincipalFor("trust-crash")));
 
   constexpr int kWriters = 16;
   constexpr size_t kAcksBeforeKill = 3000;

@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "services/server.h"
 #include "services/server_config.h"
+#include "tests/auth_support.h"
 #include "tests/test_support.h"
 #include "throughline/cpd/v1/appraisal.pb.h"
 #include "throughline/cpd/v1/coaching.pb.h"
@@ -284,11 +285,11 @@ TEST(DemoTest, BadOptionsAreRefused) {
   EXPECT_TRUE(cli::GenerateDemo(options).ok());
 }
 
-// Sends `plan` to `channel` as tenant `tenant`.
+// Sends `plan` to `channel` with `token` (an admin's of the trust).
 cli::DemoOutcome Send(const std::shared_ptr<grpc::Channel>& channel,
-                      const DemoPlan& plan, const std::string& tenant) {
+                      const DemoPlan& plan, const std::string& token) {
   cli::CallMetadata metadata;
-  metadata.tenant = tenant;
+  metadata.token = token;
   metadata.actor = "demo-test";
   return cli::SendDemo(channel, plan, metadata, absl::Seconds(60));
 }
@@ -306,8 +307,10 @@ TEST(DemoTest, RunsEndToEndAndARepeatAppendsNothing) {
                           grpc::InsecureChannelCredentials());
   const DemoPlan plan = Plan(11, absl::Now());
   ASSERT_FALSE(plan.calls.empty());
+  const std::string demo_token =
+      testing::MintToken((*server)->auth_store(), "demo-trust");
 
-  const cli::DemoOutcome first = Send(channel, plan, "demo-trust");
+  const cli::DemoOutcome first = Send(channel, plan, demo_token);
   ASSERT_FALSE(first.failed_call.has_value())
       << "call " << *first.failed_call << " ("
       << plan.calls[*first.failed_call].rpc
@@ -323,7 +326,7 @@ TEST(DemoTest, RunsEndToEndAndARepeatAppendsNothing) {
   EXPECT_EQ(*head, plan.expected_head);
   EXPECT_EQ(first.last_position, plan.expected_head);
 
-  const cli::DemoOutcome second = Send(channel, plan, "demo-trust");
+  const cli::DemoOutcome second = Send(channel, plan, demo_token);
   ASSERT_FALSE(second.failed_call.has_value())
       << second.failure.error_message();
   EXPECT_EQ(second.sent, plan.calls.size());
@@ -335,7 +338,9 @@ TEST(DemoTest, RunsEndToEndAndARepeatAppendsNothing) {
   EXPECT_EQ(*head_after, *head);
 
   // Another trust gets its own copy.
-  const cli::DemoOutcome elsewhere = Send(channel, plan, "other-trust");
+  const cli::DemoOutcome elsewhere =
+      Send(channel, plan,
+           testing::MintToken((*server)->auth_store(), "other-trust"));
   EXPECT_FALSE(elsewhere.failed_call.has_value());
   EXPECT_EQ(elsewhere.recorded, plan.calls.size());
 }

@@ -15,6 +15,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "services/server.h"
+#include "tests/auth_support.h"
 #include "tests/cpd_fixture.h"
 #include "tests/server_process.h"
 #include "tests/test_support.h"
@@ -45,7 +46,9 @@ struct Answers {
 std::unique_ptr<grpc::ClientContext> Context(
     const std::string& tenant = kTenant) {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("throughline-tenant", tenant);
+  if (std::string token = RememberedToken(tenant); !token.empty()) {
+    Authorize(context.get(), token);
+  }
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::seconds(60));
   return context;
@@ -129,6 +132,9 @@ class InsightsTest : public ::testing::Test {
     auto server = services::Server::Start(config_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
+    for (const std::string trust : {kTenant, "unregistered-trust"}) {
+      RememberToken(trust, MintToken(server_->auth_store(), trust));
+    }
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                                    grpc::InsecureChannelCredentials());
     insights_ = insights::Insights::NewStub(channel_);
@@ -138,8 +144,8 @@ class InsightsTest : public ::testing::Test {
   void Send(size_t begin, size_t end) {
     cli::DemoPlan part = plan_;
     part.calls.assign(plan_.calls.begin() + begin, plan_.calls.begin() + end);
-    cli::DemoOutcome outcome =
-        cli::SendDemo(channel_, part, {kTenant, "", ""}, absl::Seconds(30));
+    cli::DemoOutcome outcome = cli::SendDemo(
+        channel_, part, {RememberedToken(kTenant), "", ""}, absl::Seconds(30));
     ASSERT_FALSE(outcome.failed_call.has_value())
         << outcome.failure.error_message();
   }
@@ -238,7 +244,7 @@ TEST_F(InsightsTest, QueriesAreChecked) {
   expect(query, grpc::StatusCode::INVALID_ARGUMENT, "as_of_position");
   expect(Query(), grpc::StatusCode::FAILED_PRECONDITION, "tenant",
          "unregistered-trust");
-  expect(Query(), grpc::StatusCode::INVALID_ARGUMENT, "tenant", "");
+  expect(Query(), grpc::StatusCode::UNAUTHENTICATED, "", "");
 
   insights::StaffRecordQuery staff;
   staff.set_staff_id("nobody");
@@ -318,11 +324,17 @@ TEST(InsightsCrashTest, ViewsAfterACrashEqualAFullRebuild) {
 
   ServerProcess server(THROUGHLINE_SERVER_BINARY, data_dir);
   ASSERT_TRUE(server.Start());
+  RememberToken(
+      kTenant,
+      MintTokenThrough(grpc::CreateChannel(server.address(),
+                                           grpc::InsecureChannelCredentials()),
+                       ReadOperatorToken(data_dir), PrincipalFor(kTenant)));
   std::atomic<bool> killed{false};
   std::thread sender([&] {
     auto channel = grpc::CreateChannel(server.address(),
                                        grpc::InsecureChannelCredentials());
-    cli::SendDemo(channel, plan, {kTenant, "", ""}, absl::Seconds(10));
+    cli::SendDemo(channel, plan, {RememberedToken(kTenant), "", ""},
+                  absl::Seconds(10));
   });
   // Let the projector work through part of the stream, then kill.
   for (int i = 0; i < 600 && !killed; ++i) {
@@ -344,7 +356,8 @@ TEST(InsightsCrashTest, ViewsAfterACrashEqualAFullRebuild) {
   ASSERT_TRUE(restarted.Start());
   auto channel = grpc::CreateChannel(restarted.address(),
                                      grpc::InsecureChannelCredentials());
-  cli::SendDemo(channel, plan, {kTenant, "", ""}, absl::Seconds(30));
+  cli::SendDemo(channel, plan, {RememberedToken(kTenant), "", ""},
+                absl::Seconds(30));
   auto stub = insights::Insights::NewStub(channel);
   insights::ViewQuery query;
   SetTime(plan.registered_at, query.mutable_from());

@@ -26,6 +26,7 @@
 //   Follow-ups: ann 25 Sep (before), ann 20 Oct, dan 3 Nov, cat 12 Nov,
 //   eve 15 Nov, ben 3 Jan (after).
 
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -404,6 +405,34 @@ TEST_F(TimeAndMoneyTest, BudgetCoversEveryAcademicYearTheWindowTouches) {
   EXPECT_EQ(budget(Day(2026, 8, 1), Day(2026, 10, 1)), 900777);
   // From 31 Aug 2025: north's 2024-25 too.
   EXPECT_EQ(budget(Day(2025, 8, 31), Day(2025, 9, 2)), 900999);
+}
+
+// Amounts whose sum does not fit in 64 bits (the services accept any
+// non-negative amount, and any EventStore client can append a CPD event) add
+// up to the largest 64-bit value instead of overflowing. Reproduced under
+// UBSan by fuzz/event_fuzzer.cc (docs/fuzzing.md).
+TEST(TimeAndMoneyLimitsTest, SumsTooLargeForSixtyFourBitsSaturate) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  Scenario s;
+  const absl::Time sep1 = Day(2025, 9, 1);
+  s.School("north", sep1);
+  s.School("south", sep1);
+  SetBudget(s, "north", "2025-26", kMax, sep1);
+  SetBudget(s, "south", "2025-26", kMax, sep1);
+  Spend(s, "sp1", "north", kMax, {"questioning"}, "p1", Day(2025, 10, 1));
+  Spend(s, "sp2", "south", kMax, {"questioning"}, "p1", Day(2025, 10, 2));
+  const insights::TimeAndMoneyView view =
+      TimeAndMoney(s.History(), Params(sep1, Day(2026, 1, 1), Day(2026, 1, 1)));
+  EXPECT_EQ(view.budget_pence(), kMax);
+  EXPECT_EQ(view.spend_pence(), kMax);
+  ExpectAmounts(view.spend_by_area(), {{"behaviour", 0, 0},
+                                       {"feedback", 0, 0},
+                                       {"literacy", 0, 0},
+                                       {"questioning", kMax, 0},
+                                       {"retrieval-practice", 0, 0}});
+  ExpectAmounts(view.spend_by_programme(), {{"p1", kMax, 0}});
+  ExpectRatio(view.spend_serving_no_priority(), kMax, kMax);
+  ExpectRatio(view.cost_per_evidenced_follow_up(), kMax, 0);
 }
 
 }  // namespace

@@ -772,7 +772,10 @@ std::string PayloadTypeName(const Message& request) {
 
 void AddCallMetadata(const CallMetadata& metadata,
                      grpc::ClientContext* context) {
-  context->AddMetadata("throughline-tenant", metadata.tenant);
+  if (!metadata.token.empty()) {
+    context->AddMetadata("authorization",
+                         absl::StrCat("Bearer ", metadata.token));
+  }
   if (!metadata.actor.empty()) {
     context->AddMetadata("throughline-actor", metadata.actor);
   }

@@ -92,13 +92,14 @@ std::string PayloadTypeName(const google::protobuf::Message& request);
 
 // Metadata sent with a call.
 struct CallMetadata {
-  std::string tenant;
+  // The bearer token; its principal's trust is the tenant of the call.
+  std::string token;
   std::string actor;            // Omitted when empty.
   std::string source_platform;  // Omitted when empty.
 };
 
-// Adds `metadata` to `context` as "throughline-tenant", "throughline-actor"
-// and "throughline-source-platform".
+// Adds `metadata` to `context` as "authorization: Bearer <token>",
+// "throughline-actor" and "throughline-source-platform".
 void AddCallMetadata(const CallMetadata& metadata,
                      grpc::ClientContext* context);
 

@@ -7,11 +7,15 @@
 
 #include "absl/numeric/int128.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
 #include "tools/cli_json.h"
 
 namespace throughline::cli {
@@ -1060,6 +1064,327 @@ Report ProjectionStatusReport(const insights::ProjectionStatus& status) {
       "trust's log head."};
   report.sections.push_back(std::move(section));
   return report;
+}
+
+// ---------------------------------------------------------------------------
+// Decision replay.
+
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+std::string ScalarFigure(const Message& message, const FieldDescriptor* field,
+                         int index) {
+  const Reflection* r = message.GetReflection();
+  const bool repeated = field->is_repeated();
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      return absl::StrCat(repeated ? r->GetRepeatedInt32(message, field, index)
+                                   : r->GetInt32(message, field));
+    case FieldDescriptor::CPPTYPE_INT64: {
+      const int64_t value = repeated
+                                ? r->GetRepeatedInt64(message, field, index)
+                                : r->GetInt64(message, field);
+      return absl::EndsWith(field->name(), "_pence") ? FormatPounds(value)
+                                                     : absl::StrCat(value);
+    }
+    case FieldDescriptor::CPPTYPE_UINT32:
+      return absl::StrCat(repeated ? r->GetRepeatedUInt32(message, field, index)
+                                   : r->GetUInt32(message, field));
+    case FieldDescriptor::CPPTYPE_UINT64:
+      return absl::StrCat(repeated ? r->GetRepeatedUInt64(message, field, index)
+                                   : r->GetUInt64(message, field));
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      return absl::StrCat(repeated ? r->GetRepeatedDouble(message, field, index)
+                                   : r->GetDouble(message, field));
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      return absl::StrCat(repeated ? r->GetRepeatedFloat(message, field, index)
+                                   : r->GetFloat(message, field));
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return (repeated ? r->GetRepeatedBool(message, field, index)
+                       : r->GetBool(message, field))
+                 ? "yes"
+                 : "no";
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return (repeated ? r->GetRepeatedEnum(message, field, index)
+                       : r->GetEnum(message, field))
+          ->name();
+    case FieldDescriptor::CPPTYPE_STRING:
+      return repeated ? r->GetRepeatedString(message, field, index)
+                      : r->GetString(message, field);
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      break;
+  }
+  return "";
+}
+
+// The name of a list element: its first non-empty text field.
+std::string ElementKey(const Message& element, int index) {
+  const google::protobuf::Descriptor* descriptor = element.GetDescriptor();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (field->is_repeated() ||
+        field->cpp_type() != FieldDescriptor::CPPTYPE_STRING) {
+      continue;
+    }
+    std::string value = element.GetReflection()->GetString(element, field);
+    if (!value.empty()) return value;
+  }
+  return absl::StrCat(index);
+}
+
+void AddFigures(const Message& message, const std::string& prefix,
+                std::vector<Figure>* out);
+
+void AddMessageFigure(const Message& value, const std::string& path,
+                      std::vector<Figure>* out) {
+  if (const auto* ratio = dynamic_cast<const insights::Ratio*>(&value)) {
+    out->push_back(
+        {path, absl::StrCat(ratio->numerator(), "/", ratio->denominator())});
+  } else if (const auto* time =
+                 dynamic_cast<const google::protobuf::Timestamp*>(&value)) {
+    out->push_back({path, FormatInstant(*time)});
+  } else {
+    AddFigures(value, path + ".", out);
+  }
+}
+
+void AddFigures(const Message& message, const std::string& prefix,
+                std::vector<Figure>* out) {
+  const google::protobuf::Descriptor* descriptor = message.GetDescriptor();
+  const Reflection* r = message.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    if (prefix.empty() && field->name() == "basis") continue;
+    const std::string path = prefix + field->name();
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (field->is_map()) continue;  // No view holds a map of figures.
+      if (!field->is_repeated()) {
+        AddMessageFigure(r->GetMessage(message, field), path, out);
+        continue;
+      }
+      for (int j = 0; j < r->FieldSize(message, field); ++j) {
+        const Message& element = r->GetRepeatedMessage(message, field, j);
+        AddMessageFigure(
+            element, absl::StrCat(path, "[", ElementKey(element, j), "]"), out);
+      }
+    } else if (field->is_repeated()) {
+      std::vector<std::string> values;
+      for (int j = 0; j < r->FieldSize(message, field); ++j) {
+        values.push_back(ScalarFigure(message, field, j));
+      }
+      out->push_back({path, absl::StrJoin(values, ", ")});
+    } else {
+      out->push_back({path, ScalarFigure(message, field, 0)});
+    }
+  }
+}
+
+bool IsBlankFigure(absl::string_view value) {
+  return value.empty() || value == "0" || value == "no" || value == "0/0" ||
+         value == "0.00";
+}
+
+std::optional<int64_t> AsInteger(absl::string_view text) {
+  int64_t value;
+  if (!absl::SimpleAtoi(text, &value)) return std::nullopt;
+  return value;
+}
+
+// The replayed view of one side ("then" or "now") of `evidence`, if any.
+const Message* ReplayedView(const insights::ReplayedEvidence& evidence,
+                            absl::string_view side) {
+  const google::protobuf::OneofDescriptor* oneof =
+      evidence.GetDescriptor()->FindOneofByName(std::string(side));
+  if (oneof == nullptr) return nullptr;
+  const Reflection* r = evidence.GetReflection();
+  const FieldDescriptor* field = r->GetOneofFieldDescriptor(evidence, oneof);
+  if (field == nullptr) return nullptr;
+  return &r->GetMessage(evidence, field);
+}
+
+const insights::ViewBasis* BasisOf(const Message& view) {
+  const FieldDescriptor* field = view.GetDescriptor()->FindFieldByName("basis");
+  if (field == nullptr ||
+      field->message_type() != insights::ViewBasis::descriptor()) {
+    return nullptr;
+  }
+  return static_cast<const insights::ViewBasis*>(
+      &view.GetReflection()->GetMessage(view, field));
+}
+
+std::string EvidenceParameters(const insights::ReplayedEvidence& evidence) {
+  std::map<std::string, std::string> sorted(evidence.parameters().begin(),
+                                            evidence.parameters().end());
+  std::vector<std::string> pairs;
+  for (const auto& [key, value] : sorted) {
+    pairs.push_back(absl::StrCat(key, "=", value));
+  }
+  return absl::StrJoin(pairs, "; ");
+}
+
+}  // namespace
+
+std::vector<Figure> ViewFigures(const google::protobuf::Message& view) {
+  std::vector<Figure> figures;
+  AddFigures(view, "", &figures);
+  return figures;
+}
+
+std::vector<FigureChange> CompareFigures(const std::vector<Figure>& then,
+                                         const std::vector<Figure>& now) {
+  std::map<std::string, std::string> now_values;
+  for (const Figure& figure : now) now_values[figure.path] = figure.value;
+  std::map<std::string, bool> seen;
+  std::vector<FigureChange> changes;
+  auto add = [&](const std::string& path, const std::string* before,
+                 const std::string* after) {
+    const std::string then_value = before ? *before : "";
+    const std::string now_value = after ? *after : "";
+    if (IsBlankFigure(then_value) && IsBlankFigure(now_value)) return;
+    FigureChange change{path, then_value, now_value, ""};
+    if (before == nullptr) {
+      change.change = "new";
+    } else if (after == nullptr) {
+      change.change = "gone";
+    } else if (then_value != now_value) {
+      std::optional<int64_t> a = AsInteger(then_value);
+      std::optional<int64_t> b = AsInteger(now_value);
+      change.change = a && b ? FormatSigned(*b - *a) : "changed";
+    }
+    changes.push_back(std::move(change));
+  };
+  for (const Figure& figure : then) {
+    seen[figure.path] = true;
+    auto it = now_values.find(figure.path);
+    add(figure.path, &figure.value,
+        it == now_values.end() ? nullptr : &it->second);
+  }
+  for (const Figure& figure : now) {
+    if (!seen.count(figure.path)) add(figure.path, nullptr, &figure.value);
+  }
+  return changes;
+}
+
+Report DecisionReplayReport(const insights::DecisionAuditView& view) {
+  Report report;
+  report.title = "Decision replay";
+  report.lines = {
+      FormatBasis(view.basis()),
+      absl::StrCat("Decisions: ", view.decisions_size(),
+                   ". For each piece of evidence a decision cites: the view "
+                   "as the decider saw it (then,"),
+      "as of the log position cited) beside the same view as of this audit "
+      "(now); Change is now - then.",
+      "Figures that are 0 or empty both then and now are left out."};
+  for (const insights::AuditedDecision& decision : view.decisions()) {
+    Section header;
+    header.title = absl::StrCat("Decision ", decision.decision_id(), ": ",
+                                decision.decision());
+    header.intro = {
+        absl::StrCat(
+            "Decided ", FormatDate(decision.decided_at()), " by ",
+            OrNone(decision.decided_by_staff_id(), "(unknown)"),
+            "; recorded at log position ", decision.position(), "; areas ",
+            decision.areas().empty() ? "(none)" : List(decision.areas())),
+        absl::StrCat("Rationale: ", OrNone(decision.rationale(), "(none)")),
+        absl::StrCat("Alternatives considered: ",
+                     decision.alternatives_considered().empty()
+                         ? "(none)"
+                         : List(decision.alternatives_considered(), "; "))};
+    header.table = Table({{"#", Align::kRight},
+                          {"Evidence"},
+                          {"Parameters"},
+                          {"Position", Align::kRight},
+                          {"Replayed"}});
+    for (int i = 0; i < decision.evidence_size(); ++i) {
+      const insights::ReplayedEvidence& evidence = decision.evidence(i);
+      const bool replayed = ReplayedView(evidence, "then") != nullptr;
+      header.table.AddRow(
+          {Count(i), OrNone(evidence.view(), "(records)"),
+           evidence.view().empty() ? List(evidence.record_ids())
+                                   : EvidenceParameters(evidence),
+           Count(static_cast<int64_t>(evidence.log_position())),
+           replayed
+               ? "yes, below"
+               : absl::StrCat("no: ", OrNone(evidence.not_replayed_reason(),
+                                             "no reason"))});
+    }
+    report.sections.push_back(std::move(header));
+
+    for (int i = 0; i < decision.evidence_size(); ++i) {
+      const insights::ReplayedEvidence& evidence = decision.evidence(i);
+      const Message* then = ReplayedView(evidence, "then");
+      const Message* now = ReplayedView(evidence, "now");
+      if (then == nullptr || now == nullptr) continue;
+      Section section;
+      section.title = absl::StrCat("Decision ", decision.decision_id(),
+                                   ", evidence ", i, ": ", evidence.view());
+      if (const insights::ViewBasis* basis = BasisOf(*then)) {
+        section.intro.push_back(absl::StrCat("Then: ", FormatBasis(*basis)));
+      }
+      if (const insights::ViewBasis* basis = BasisOf(*now)) {
+        section.intro.push_back(absl::StrCat("Now:  ", FormatBasis(*basis)));
+      }
+      if (!evidence.summary().empty()) {
+        section.intro.push_back(
+            absl::StrCat("Summary as recorded: ", evidence.summary()));
+      }
+      section.table = Table({{"Figure"},
+                             {"Then", Align::kRight},
+                             {"Now", Align::kRight},
+                             {"Change", Align::kRight}});
+      int changed = 0;
+      for (const FigureChange& change :
+           CompareFigures(ViewFigures(*then), ViewFigures(*now))) {
+        if (!change.change.empty()) ++changed;
+        section.table.AddRow(
+            {change.path, change.then, change.now, change.change});
+      }
+      section.notes = {changed == 0
+                           ? "No figure has changed since the decision."
+                           : absl::StrCat(changed, " figure",
+                                          changed == 1 ? " has" : "s have",
+                                          " changed since the decision.")};
+      report.sections.push_back(std::move(section));
+    }
+  }
+  return report;
+}
+
+absl::StatusOr<std::string> FormatDecisionReplay(
+    const insights::DecisionAuditView& view, OutputFormat format) {
+  if (format == OutputFormat::kJson) {
+    absl::StatusOr<std::string> json = MessageToJsonLine(view);
+    if (!json.ok()) return json.status();
+    return *json + "\n";
+  }
+  if (format == OutputFormat::kTable) {
+    return RenderReport(DecisionReplayReport(view), format);
+  }
+  Table table({{"Decision"},
+               {"Evidence", Align::kRight},
+               {"View"},
+               {"Figure"},
+               {"Then", Align::kRight},
+               {"Now", Align::kRight},
+               {"Change", Align::kRight}});
+  for (const insights::AuditedDecision& decision : view.decisions()) {
+    for (int i = 0; i < decision.evidence_size(); ++i) {
+      const insights::ReplayedEvidence& evidence = decision.evidence(i);
+      const Message* then = ReplayedView(evidence, "then");
+      const Message* now = ReplayedView(evidence, "now");
+      if (then == nullptr || now == nullptr) continue;
+      for (const FigureChange& change :
+           CompareFigures(ViewFigures(*then), ViewFigures(*now))) {
+        table.AddRow({decision.decision_id(), Count(i), evidence.view(),
+                      change.path, change.then, change.now, change.change});
+      }
+    }
+  }
+  return table.RenderCsv();
 }
 
 absl::StatusOr<std::string> FormatView(const google::protobuf::Message& view,

@@ -44,6 +44,12 @@ inline constexpr FlagSpec kViewQueryFlags[] = {
     {"school"},         {"department"}, {"from"},         {"to"},
     {"as-of-position"}, {"as-of-time"}, {"min-position"}, {"format"},
 };
+// `decisions`: the above and --replay.
+inline constexpr FlagSpec kDecisionsFlags[] = {
+    {"school"},       {"department"},     {"from"},
+    {"to"},           {"as-of-position"}, {"as-of-time"},
+    {"min-position"}, {"format"},         {"replay", false},
+};
 // `needs`: the above and --watch.
 inline constexpr FlagSpec kNeedsFlags[] = {
     {"school"},       {"department"},     {"from"},
@@ -191,6 +197,45 @@ Report ImpactReport(const insights::ImpactView& view);
 Report DecisionAuditReport(const insights::DecisionAuditView& view);
 Report ProgrammeDesignReport(const insights::ProgrammeDesignView& view);
 Report ProjectionStatusReport(const insights::ProjectionStatus& status);
+
+// Decision replay (`decisions --replay`): each decision, and for each piece
+// of evidence that was replayed, the cited view as of its position ("then")
+// beside the same view as of the audit ("now"), figure by figure.
+
+// One figure of a view: a path naming it and its value as printed.
+struct Figure {
+  // Field names joined by '.'; an element of a list is named by its first
+  // non-empty text field (its id or area code), else its index:
+  // "rows[questioning].staff_flagged", "total.counts.overdue".
+  std::string path;
+  // Integers as they are; "n/d" for a Ratio; pounds for a *_pence field;
+  // YYYY-MM-DD (or RFC 3339) for a time; yes/no; enum value names; a list
+  // of texts joined by ", ".
+  std::string value;
+};
+// Every figure of `view` but its basis, in field order, fields at their
+// default values included.
+std::vector<Figure> ViewFigures(const google::protobuf::Message& view);
+
+// One line of a replay: a figure then and now. `change` is now - then
+// (signed) for integers, "changed" for another value that differs, "new" or
+// "gone" for a figure on one side only, and "" when equal.
+struct FigureChange {
+  std::string path, then, now, change;
+};
+// `then` and `now` side by side, in `then`'s order followed by figures only
+// `now` has. Figures that are 0, empty or "no" on both sides are left out.
+std::vector<FigureChange> CompareFigures(const std::vector<Figure>& then,
+                                         const std::vector<Figure>& now);
+
+// The replay as text: per decision its record, then per replayed evidence
+// its then and now bases and the figures side by side.
+Report DecisionReplayReport(const insights::DecisionAuditView& view);
+// The replay in `format`: the report above as text; CSV as one table of
+// every compared figure (decision id, evidence index, view, figure, then,
+// now, change); JSON the whole DecisionAuditView (which holds both views).
+absl::StatusOr<std::string> FormatDecisionReplay(
+    const insights::DecisionAuditView& view, OutputFormat format);
 
 // `view` (any of the views above, or a ProjectionStatus) in `format`, ready
 // to print: JSON is one line. InvalidArgument for another message type;

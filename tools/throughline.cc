@@ -11,8 +11,10 @@
 // stdout could not be written; 2 for a usage or input error, in which case
 // nothing was sent.
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,7 +55,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
-#include "services/tenant.h"
+#include "throughline/auth/v1/auth.grpc.pb.h"
 #include "throughline/bus/v1/bus.grpc.pb.h"
 #include "throughline/cluster/v1/cluster.grpc.pb.h"
 #include "throughline/cpd/v1/organisation.grpc.pb.h"
@@ -156,7 +158,8 @@ Commands:
                             alone; fails unless the recomputed chain passes
                             through it (at POSITION, when given)
   bus-status
-      Prints the message bus's status: per tenant the last position
+      Prints the message bus's status (operators only): per tenant, or
+      only --tenant's, the last position
       published and the lag behind the log, and each side's connection and
       last error (UNIMPLEMENTED when the server runs without a bus).
   trust owner [--trust T]
@@ -166,15 +169,35 @@ Commands:
       On the --server node: restores the trust from the bus's event stream
       and makes this node its owner (when its owner node is gone; see
       docs/operations.md). Prints the new owner and the positions restored.
-  trust move --to NODE [--trust T]
+  trust move --to NODE [--trust T] [--target-token TOKEN]
       On the --server node, the trust's owner: stops its appends, lets the
       relay publish them, has NODE restore the trust from the bus and hands
-      it over. Prints the new owner.
+      it over. Prints the new owner. --target-token is an operator token
+      of NODE (each node keeps its own tokens; default: this call's token).
         --trust T           the trust (default: the --tenant)
       Use a --timeout long enough for the trust's size (e.g. --timeout=600).
   health
       Prints the server's health status (SERVING, NOT_SERVING, ...); exits
       0 only when it is SERVING.
+  tokens create --role R --name N [--trust T] [--school S]... [--staff-id X]
+                [--silo S]... [--expires T] [--certificate-sha256 HEX]
+                [--request-id X]
+      Issues a credential and prints it; the bearer token ("secret") is
+      shown this once only. R is operator, admin, platform-writer,
+      trust-leader, school-leader, staff-member or auditor; S of --silo is
+      organisation, staff, observation, coaching, appraisal, programme or
+      planning. With --certificate-sha256 it registers a client certificate
+      (mTLS) for the principal instead. An admin issues tokens of its own
+      trust only (the default --trust).
+  tokens list [--trust T]
+      Lists credentials without secrets (operators: every trust unless T).
+  tokens revoke TOKEN_ID
+      Revokes a credential; calls with it are refused from then on.
+  whoami
+      Prints the principal of the credential in use.
+  access-log [--staff-id X] [--after T] [--limit N]
+      Prints who read whose record when: the trust's access log (auditors
+      and admins), or a staff member's own entries.
   help
       Prints this text (also --help and -h).
 
@@ -260,9 +283,14 @@ Views (the joined-up views of the trust, docs/views.md):
       6. Impact per area: mean observation ratings of attendees before and
       after their first session on it, beside everyone else's; impact
       evaluations by level.
-  decisions [query flags]
+  decisions [query flags] [--replay]
       7. Decision audit: each decision with its evidence replayed as of the
       cited log position, beside the same view now.
+        --replay            for each replayed piece of evidence, every
+                            figure of the view then (as of the cited
+                            position) beside now, with the change; csv
+                            prints one row per figure (decision, evidence,
+                            view, figure, then, now, change)
   programmes [query flags]
       8. Programme design: sessions, span, follow-up and EEF mechanism
       groups per programme, FLAGGED when it never reaches C or D; one-off
@@ -302,9 +330,20 @@ Views (the joined-up views of the trust, docs/views.md):
 Global flags (before or after the command):
   --server=HOST:PORT    the server (default: $THROUGHLINE_SERVER, else
                         127.0.0.1:50051)
-  --tenant=T            the tenant, sent as request metadata
-                        "throughline-tenant" (default: $THROUGHLINE_TENANT,
-                        else demo)
+  --tenant=T            the trust `demo` seeds and whose saved token is
+                        the default credential (default:
+                        $THROUGHLINE_TENANT, else demo). The server takes
+                        the tenant of every call from the credential
+  --token=TOKEN         the bearer token (default: $THROUGHLINE_TOKEN)
+  --token-file=FILE     read the bearer token from FILE (default:
+                        $THROUGHLINE_TOKEN_FILE, else
+                        ./throughline-data/tokens/<tenant>.token if it
+                        exists, else ./throughline-data/operator-token,
+                        the operator token a fresh server writes)
+  --tls-ca-file=FILE    connect with TLS, trusting the server certificate
+                        issued by the CA certificates in FILE (PEM)
+  --tls-cert-file=FILE, --tls-key-file=FILE
+                        a client certificate and key (PEM) for mTLS
   --timeout=SECONDS     deadline of each call (default: 10); log --follow
                         and needs --watch have none
 
@@ -322,7 +361,9 @@ on stderr), the server is not SERVING or the output could not be written;
 )usage";
 
 constexpr FlagSpec kGlobalFlags[] = {
-    {"server"}, {"tenant"}, {"timeout"}, {"help", false}};
+    {"server"},        {"tenant"},       {"timeout"},
+    {"token"},         {"token-file"},   {"tls-ca-file"},
+    {"tls-cert-file"}, {"tls-key-file"}, {"help", false}};
 
 // ---------------------------------------------------------------------------
 // Reporting.
@@ -392,7 +433,37 @@ struct GlobalOptions {
   std::string server = kDefaultServer;
   std::string tenant = kDefaultTenant;
   double timeout_seconds = kDefaultTimeoutSeconds;
+  // The bearer token sent with every call; empty sends none.
+  std::string token;
+  // True when the token came from the quick start's operator token file
+  // (kDefaultDataDir/operator-token).
+  bool token_is_default_operator = false;
+  // TLS: the CA to trust, and the client certificate for mTLS (PEM text).
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
 };
+
+// Where `./dev.sh run` keeps its data: the default credentials live there.
+constexpr char kDefaultDataDir[] = "throughline-data";
+
+// The trimmed contents of `path`, or an error naming `flag`.
+absl::StatusOr<std::string> ReadCredentialFile(absl::string_view flag,
+                                               const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (!file) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": cannot read ", path));
+  }
+  return std::string(absl::StripAsciiWhitespace(text.str()));
+}
+
+// The default token file of `tenant` that `demo` saves.
+std::string SavedTokenPath(const std::string& tenant) {
+  return absl::StrCat(kDefaultDataDir, "/tokens/", tenant, ".token");
+}
 
 std::string EnvOr(const char* name, const char* fallback) {
   const char* value = std::getenv(name);
@@ -407,6 +478,61 @@ absl::StatusOr<GlobalOptions> GlobalOptionsFrom(const ParsedArgs& args) {
       args.Get("tenant").value_or(EnvOr("THROUGHLINE_TENANT", kDefaultTenant));
   if (options.server.empty()) {
     return absl::InvalidArgumentError("--server: empty address");
+  }
+  // The credential: a token given, a token file given, or a default file.
+  std::optional<std::string> token = args.Get("token");
+  if (!token.has_value()) {
+    if (const char* env = std::getenv("THROUGHLINE_TOKEN");
+        env != nullptr && *env != '\0') {
+      token = env;
+    }
+  }
+  if (token.has_value()) {
+    options.token = *token;
+  } else {
+    std::optional<std::string> file = args.Get("token-file");
+    if (!file.has_value()) {
+      if (const char* env = std::getenv("THROUGHLINE_TOKEN_FILE");
+          env != nullptr && *env != '\0') {
+        file = env;
+      }
+    }
+    if (file.has_value()) {
+      absl::StatusOr<std::string> text =
+          ReadCredentialFile("--token-file", *file);
+      if (!text.ok()) return text.status();
+      options.token = *text;
+    } else {
+      const std::string saved = SavedTokenPath(options.tenant);
+      const std::string operator_file =
+          absl::StrCat(kDefaultDataDir, "/operator-token");
+      if (access(saved.c_str(), R_OK) == 0) {
+        absl::StatusOr<std::string> text =
+            ReadCredentialFile("--token-file", saved);
+        if (!text.ok()) return text.status();
+        options.token = *text;
+      } else if (access(operator_file.c_str(), R_OK) == 0) {
+        absl::StatusOr<std::string> text =
+            ReadCredentialFile("--token-file", operator_file);
+        if (!text.ok()) return text.status();
+        options.token = *text;
+        options.token_is_default_operator = true;
+      }
+    }
+  }
+  for (auto [flag, out] : {std::pair("tls-ca-file", &options.tls_ca),
+                           std::pair("tls-cert-file", &options.tls_cert),
+                           std::pair("tls-key-file", &options.tls_key)}) {
+    if (std::optional<std::string> path = args.Get(flag)) {
+      absl::StatusOr<std::string> text =
+          ReadCredentialFile(absl::StrCat("--", flag), *path);
+      if (!text.ok()) return text.status();
+      *out = *text;
+    }
+  }
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert-file and --tls-key-file: give both or neither");
   }
   if (std::optional<std::string> timeout = args.Get("timeout")) {
     absl::StatusOr<double> seconds = ParseSeconds("--timeout", *timeout);
@@ -424,8 +550,17 @@ class Client {
     // Pages of large events may exceed gRPC's default 4 MiB; the server
     // bounds what it sends.
     arguments.SetMaxReceiveMessageSize(-1);
-    channel_ = grpc::CreateCustomChannel(
-        options.server, grpc::InsecureChannelCredentials(), arguments);
+    std::shared_ptr<grpc::ChannelCredentials> credentials =
+        grpc::InsecureChannelCredentials();
+    if (!options.tls_ca.empty() || !options.tls_cert.empty()) {
+      grpc::SslCredentialsOptions tls;
+      tls.pem_root_certs = options.tls_ca;
+      tls.pem_cert_chain = options.tls_cert;
+      tls.pem_private_key = options.tls_key;
+      credentials = grpc::SslCredentials(tls);
+    }
+    channel_ =
+        grpc::CreateCustomChannel(options.server, credentials, arguments);
     event_store_ = v1::EventStore::NewStub(channel_);
     health_ = health::Health::NewStub(channel_);
   }
@@ -440,7 +575,10 @@ class Client {
   // `with_deadline`.
   std::unique_ptr<grpc::ClientContext> NewContext(bool with_deadline = true) {
     auto context = std::make_unique<grpc::ClientContext>();
-    context->AddMetadata(services::kTenantMetadataKey, options_.tenant);
+    if (!options_.token.empty()) {
+      context->AddMetadata("authorization",
+                           absl::StrCat("Bearer ", options_.token));
+    }
     if (with_deadline) {
       // Beyond ten years is as good as never, and stays within the clock.
       const double seconds = std::min(options_.timeout_seconds, 3.2e8);
@@ -1113,6 +1251,7 @@ int RunTrust(const GlobalOptions& options, const ParsedArgs& args) {
     cluster_v1::MoveTrustRequest request;
     request.set_trust(trust);
     request.set_to_node(*to);
+    request.set_target_token(args.Get("target-token").value_or(""));
     auto moved = std::make_unique<cluster_v1::MoveTrustResponse>();
     status = stub->MoveTrust(client.NewContext().get(), request, moved.get());
     response = std::move(moved);
@@ -1318,6 +1457,204 @@ grpc::Status CountEvents(Client* client, std::map<std::string, uint64_t>* types,
   }
 }
 
+// ---------------------------------------------------------------------------
+// Credentials: tokens, whoami, access-log (docs/security.md).
+
+namespace auth = ::throughline::auth::v1;
+
+// `demo` writes a trust's records, which an operator may not. With an
+// operator's credential it first mints an admin token of the demo trust;
+// when that credential was the quick start's default operator token, it
+// saves the new token (mode 0600) as the trust's default token, so that the
+// views the README shows next read the demo trust without further flags.
+int AdoptDemoCredential(GlobalOptions* options) {
+  Client client(*options);
+  auto stub = auth::AuthService::NewStub(client.channel());
+  auth::WhoAmIResponse me;
+  grpc::Status status =
+      stub->WhoAmI(client.NewContext().get(), auth::WhoAmIRequest(), &me);
+  if (!status.ok()) return CallError(status);
+  if (me.principal().role() != auth::ROLE_OPERATOR) return kExitOk;
+  auth::CreateTokenRequest request;
+  request.set_request_id(NewUuid());
+  request.mutable_principal()->set_name(
+      absl::StrCat("demo admin of ", options->tenant));
+  request.mutable_principal()->set_role(auth::ROLE_ADMIN);
+  request.mutable_principal()->set_trust(options->tenant);
+  auth::CreateTokenResponse response;
+  status = stub->CreateToken(client.NewContext().get(), request, &response);
+  if (!status.ok()) return CallError(status);
+  options->token = response.secret();
+  if (!options->token_is_default_operator) {
+    std::fprintf(stderr,
+                 "throughline: demo: using a new admin token %s of trust "
+                 "\"%s\" (not saved; `throughline tokens revoke %s` retires "
+                 "it)\n",
+                 response.token().token_id().c_str(), options->tenant.c_str(),
+                 response.token().token_id().c_str());
+    return kExitOk;
+  }
+  const std::string directory = absl::StrCat(kDefaultDataDir, "/tokens");
+  const std::string path = SavedTokenPath(options->tenant);
+  mkdir(directory.c_str(), 0700);
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const std::string text = absl::StrCat(response.secret(), "\n");
+  if (fd < 0 ||
+      write(fd, text.data(), text.size()) !=
+          static_cast<ssize_t>(text.size()) ||
+      close(fd) != 0) {
+    return LocalError(
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  }
+  std::fprintf(stderr,
+               "throughline: demo: saved an admin token of trust \"%s\" in "
+               "%s; commands with --tenant %s use it\n",
+               options->tenant.c_str(), path.c_str(), options->tenant.c_str());
+  return kExitOk;
+}
+
+// "school-leader" → ROLE_SCHOOL_LEADER, "observation" → SILO_OBSERVATION.
+template <typename Enum, typename Parse>
+absl::StatusOr<Enum> ParseEnumName(absl::string_view flag,
+                                   absl::string_view prefix,
+                                   absl::string_view text, Parse parse) {
+  std::string name = absl::StrCat(prefix, text);
+  for (char& c : name) c = c == '-' ? '_' : absl::ascii_toupper(c);
+  Enum value;
+  if (text.empty() || !parse(name, &value) || static_cast<int>(value) == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": unknown value \"", text, "\""));
+  }
+  return value;
+}
+
+constexpr FlagSpec kTokensFlags[] = {{"role"},      {"name"},
+                                     {"trust"},     {"school", true, true},
+                                     {"staff-id"},  {"silo", true, true},
+                                     {"expires"},   {"certificate-sha256"},
+                                     {"request-id"}};
+
+int RunTokens(const GlobalOptions& options, const ParsedArgs& args) {
+  if (args.positional.empty()) {
+    return UsageError("tokens: expected create, list or revoke");
+  }
+  const std::string& verb = args.positional[0];
+  Client client(options);
+  auto stub = auth::AuthService::NewStub(client.channel());
+  if (verb == "create") {
+    if (args.positional.size() != 1) {
+      return UsageError("tokens create: unexpected argument");
+    }
+    auth::CreateTokenRequest request;
+    request.set_request_id(args.Get("request-id").value_or(NewUuid()));
+    auth::Principal& principal = *request.mutable_principal();
+    absl::StatusOr<auth::Role> role = ParseEnumName<auth::Role>(
+        "--role", "ROLE_", args.Get("role").value_or(""), auth::Role_Parse);
+    if (!role.ok()) return UsageError(role.status().message());
+    principal.set_role(*role);
+    principal.set_name(args.Get("name").value_or(""));
+    principal.set_trust(args.Get("trust").value_or(""));
+    for (const std::string& school : args.GetAll("school")) {
+      principal.add_school_ids(school);
+    }
+    principal.set_staff_id(args.Get("staff-id").value_or(""));
+    for (const std::string& text : args.GetAll("silo")) {
+      absl::StatusOr<auth::Silo> silo =
+          ParseEnumName<auth::Silo>("--silo", "SILO_", text, auth::Silo_Parse);
+      if (!silo.ok()) return UsageError(silo.status().message());
+      principal.add_silos(*silo);
+    }
+    if (std::optional<std::string> expires = args.Get("expires")) {
+      absl::StatusOr<absl::Time> t = ParseTimeOrDate("--expires", *expires);
+      if (!t.ok()) return UsageError(t.status().message());
+      const int64_t nanos = absl::ToUnixNanos(*t);
+      request.mutable_expires_at()->set_seconds(nanos / 1000000000);
+      request.mutable_expires_at()->set_nanos(
+          static_cast<int32_t>(nanos % 1000000000));
+    }
+    request.set_certificate_sha256(args.Get("certificate-sha256").value_or(""));
+    auth::CreateTokenResponse response;
+    grpc::Status status =
+        stub->CreateToken(client.NewContext().get(), request, &response);
+    if (!status.ok()) return CallError(status);
+    Printed printed = PrintMessage(response);
+    return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+  }
+  if (verb == "list") {
+    if (args.positional.size() != 1) {
+      return UsageError("tokens list: unexpected argument");
+    }
+    auth::ListTokensRequest request;
+    request.set_trust(args.Get("trust").value_or(""));
+    auth::ListTokensResponse response;
+    grpc::Status status =
+        stub->ListTokens(client.NewContext().get(), request, &response);
+    if (!status.ok()) return CallError(status);
+    Printed printed = PrintMessage(response);
+    return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+  }
+  if (verb == "revoke") {
+    if (args.positional.size() != 2) {
+      return UsageError("tokens revoke: expected one TOKEN_ID");
+    }
+    auth::RevokeTokenRequest request;
+    request.set_token_id(args.positional[1]);
+    auth::RevokeTokenResponse response;
+    grpc::Status status =
+        stub->RevokeToken(client.NewContext().get(), request, &response);
+    if (!status.ok()) return CallError(status);
+    Printed printed = PrintMessage(response);
+    return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+  }
+  return UsageError(absl::StrCat("tokens: unknown action \"", verb, "\""));
+}
+
+int RunWhoAmI(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, "whoami", 0)) {
+    return *error;
+  }
+  Client client(options);
+  auto stub = auth::AuthService::NewStub(client.channel());
+  auth::WhoAmIResponse response;
+  grpc::Status status =
+      stub->WhoAmI(client.NewContext().get(), auth::WhoAmIRequest(), &response);
+  if (!status.ok()) return CallError(status);
+  Printed printed = PrintMessage(response);
+  return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+}
+
+constexpr FlagSpec kAccessLogFlags[] = {{"staff-id"}, {"after"}, {"limit"}};
+
+int RunAccessLog(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, "access-log", 0)) {
+    return *error;
+  }
+  auth::ListAccessRequest request;
+  request.set_staff_id(args.Get("staff-id").value_or(""));
+  if (std::optional<std::string> after = args.Get("after")) {
+    absl::StatusOr<absl::Time> t = ParseTimeOrDate("--after", *after);
+    if (!t.ok()) return UsageError(t.status().message());
+    const int64_t nanos = absl::ToUnixNanos(*t);
+    request.mutable_after()->set_seconds(nanos / 1000000000);
+    request.mutable_after()->set_nanos(
+        static_cast<int32_t>(nanos % 1000000000));
+  }
+  if (std::optional<std::string> limit = args.Get("limit")) {
+    absl::StatusOr<uint64_t> n = ParseUint64("--limit", *limit);
+    if (!n.ok()) return UsageError(n.status().message());
+    request.set_limit(static_cast<uint32_t>(std::min<uint64_t>(*n, 1000)));
+  }
+  Client client(options);
+  auto stub = auth::AccessLogService::NewStub(client.channel());
+  auth::ListAccessResponse response;
+  grpc::Status status =
+      stub->ListAccess(client.NewContext().get(), request, &response);
+  if (!status.ok()) return CallError(status);
+  Printed printed = PrintMessage(response);
+  return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+}
+
 int RunDemo(const GlobalOptions& options, const ParsedArgs& args) {
   if (std::optional<int> error = CheckPositional(args, "demo", 0)) {
     return *error;
@@ -1356,9 +1693,13 @@ int RunDemo(const GlobalOptions& options, const ParsedArgs& args) {
     return kExitOk;
   }
 
-  Client client(options);
+  GlobalOptions demo_options = options;
+  if (int error = AdoptDemoCredential(&demo_options); error != kExitOk) {
+    return error;
+  }
+  Client client(demo_options);
   CallMetadata metadata;
-  metadata.tenant = options.tenant;
+  metadata.token = demo_options.token;
   metadata.actor = args.Get("actor").value_or("throughline-demo");
   const DemoOutcome outcome =
       SendDemo(client.channel(), *plan, metadata,
@@ -1566,8 +1907,29 @@ int RunImpact(const GlobalOptions& options, const ParsedArgs& args) {
 }
 
 int RunDecisions(const GlobalOptions& options, const ParsedArgs& args) {
-  return RunQueryView<insights::DecisionAuditView>(
-      "decisions", &InsightsStub::GetDecisionAudit, options, args);
+  if (!args.Has("replay")) {
+    return RunQueryView<insights::DecisionAuditView>(
+        "decisions", &InsightsStub::GetDecisionAudit, options, args);
+  }
+  if (std::optional<int> error = CheckPositional(args, "decisions", 0)) {
+    return *error;
+  }
+  insights::ViewQuery query;
+  OutputFormat format = OutputFormat::kTable;
+  if (std::optional<int> error =
+          ReadViewFlags(args, "decisions", &query, &format)) {
+    return *error;
+  }
+  Client client(options);
+  std::unique_ptr<InsightsStub> stub =
+      insights::Insights::NewStub(client.channel());
+  insights::DecisionAuditView view;
+  grpc::Status status =
+      stub->GetDecisionAudit(client.NewContext().get(), query, &view);
+  if (!status.ok()) return CallError(status);
+  absl::StatusOr<std::string> text = FormatDecisionReplay(view, format);
+  if (!text.ok()) return LocalError(text.status().message());
+  return PrintText(*text);
 }
 
 int RunProgrammes(const GlobalOptions& options, const ParsedArgs& args) {
@@ -1654,9 +2016,12 @@ constexpr Command kCommands[] = {
     {"dots", kViewQueryFlags, RunDots},
     {"money", kViewQueryFlags, RunMoney},
     {"impact", kViewQueryFlags, RunImpact},
-    {"decisions", kViewQueryFlags, RunDecisions},
+    {"decisions", kDecisionsFlags, RunDecisions},
     {"programmes", kViewQueryFlags, RunProgrammes},
     {"views", kFormatFlags, RunViews},
+    {"tokens", kTokensFlags, RunTokens},
+    {"whoami", {}, RunWhoAmI},
+    {"access-log", kAccessLogFlags, RunAccessLog},
 };
 
 int Main(std::vector<std::string> args) {

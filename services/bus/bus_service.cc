@@ -1,6 +1,7 @@
 #include "services/bus/bus_service.h"
 
 #include "eventstore/format.h"
+#include "services/auth/gate.h"
 #include "services/grpc_status.h"
 
 namespace throughline::services::bus {
@@ -20,6 +21,11 @@ void FillError(const LastError& error, v1::BusError* out) {
 grpc::Status BusService::GetBusStatus(grpc::ServerContext* context,
                                       const v1::GetBusStatusRequest* request,
                                       v1::GetBusStatusResponse* response) {
+  // Operators only (services/auth/policy.cc).
+  if (absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+      !caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
   if (!request->tenant().empty()) {
     if (absl::Status s = eventstore::ValidateTenant(request->tenant());
         !s.ok()) {

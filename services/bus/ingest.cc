@@ -115,8 +115,10 @@ Ingest::Ingest(const BusOptions& options) : options_(options) {}
 
 Ingest::~Ingest() { Stop(); }
 
-void Ingest::Start(std::shared_ptr<grpc::Channel> channel) {
+void Ingest::Start(std::shared_ptr<grpc::Channel> channel,
+                   std::string credential) {
   channel_ = std::move(channel);
+  credential_ = std::move(credential);
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -374,6 +376,7 @@ absl::StatusOr<Ingest::Outcome> Ingest::Handle(natsMsg* msg) {
   grpc::ByteBuffer request_buffer(&slice, 1);
   grpc::ByteBuffer response_buffer;
   grpc::ClientContext context;
+  context.AddMetadata("authorization", absl::StrCat("Bearer ", credential_));
   context.AddMetadata("throughline-tenant", trust);
   context.AddMetadata("throughline-source-platform", "bus");
   if (!actor.empty()) context.AddMetadata("throughline-actor", actor);

@@ -8,8 +8,10 @@
 // stream order, and for each message calls that RPC on the server itself,
 // through its in-process channel: the very code path of a gRPC client, so
 // validation and idempotency are the silo services' own. The call carries
-// * metadata throughline-tenant = the subject's <trust> (never a header or
-//   the payload: a trust can only write through its own subjects),
+// * the server's in-memory internal credential (role ROLE_INTERNAL, see
+//   services/auth/gate.h) and metadata throughline-tenant = the subject's
+//   <trust>, which only that credential may name (never a header or the
+//   payload: a trust can only write through its own subjects),
 //   throughline-source-platform = "bus", and throughline-actor /
 //   throughline-correlation-id from the Throughline-Actor /
 //   Throughline-Correlation-Id headers when present;
@@ -60,7 +62,8 @@ class Ingest {
 
   // Starts the consumer thread. `channel` reaches the server whose silo
   // services apply the commands (its in-process channel). Call once.
-  void Start(std::shared_ptr<grpc::Channel> channel);
+  // `credential` is the internal bearer token the calls carry.
+  void Start(std::shared_ptr<grpc::Channel> channel, std::string credential);
   // Stops the thread, returning any message fetched but not yet handled to
   // the stream, and closes the connection. Idempotent. Call before the
   // server the channel reaches shuts down.
@@ -91,6 +94,7 @@ class Ingest {
   void SetError(const absl::Status& status);
 
   std::shared_ptr<grpc::Channel> channel_;
+  std::string credential_;
   const BusOptions options_;
   StopSignal stop_;
   std::thread thread_;

@@ -9,6 +9,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "services/auth/gate.h"
 #include "services/cluster/restore.h"
 #include "services/grpc_status.h"
 
@@ -44,8 +45,12 @@ void FillOwner(const std::string& trust, const Placement::Owner& owner,
 }  // namespace
 
 grpc::Status ClusterService::GetTrustOwner(
-    grpc::ServerContext* /*context*/, const v1::GetTrustOwnerRequest* request,
+    grpc::ServerContext* context, const v1::GetTrustOwnerRequest* request,
     v1::TrustOwner* response) {
+  if (absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+      !caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
   if (absl::Status s = ValidateTrust(request->trust()); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -64,8 +69,12 @@ grpc::Status ClusterService::GetTrustOwner(
 }
 
 grpc::Status ClusterService::RestoreTrust(
-    grpc::ServerContext* /*context*/, const v1::RestoreTrustRequest* request,
+    grpc::ServerContext* context, const v1::RestoreTrustRequest* request,
     v1::RestoreTrustResponse* response) {
+  if (absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+      !caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
   const std::string& trust = request->trust();
   const std::string& self = placement_->options().node_id;
   if (absl::Status s = ValidateTrust(trust); !s.ok()) return ToGrpcStatus(s);
@@ -123,6 +132,10 @@ grpc::Status ClusterService::RestoreTrust(
 grpc::Status ClusterService::MoveTrust(grpc::ServerContext* context,
                                        const v1::MoveTrustRequest* request,
                                        v1::MoveTrustResponse* response) {
+  if (absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
+      !caller.ok()) {
+    return ToGrpcStatus(caller.status());
+  }
   const std::string& trust = request->trust();
   const std::string& target = request->to_node();
   const std::string& self = placement_->options().node_id;
@@ -185,6 +198,14 @@ grpc::Status ClusterService::MoveTrust(grpc::ServerContext* context,
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext call;
   call.set_deadline(absl::ToChronoTime(absl::Now() + kTargetRestore));
+  if (!request->target_token().empty()) {
+    call.AddMetadata("authorization",
+                     absl::StrCat("Bearer ", request->target_token()));
+  } else if (auto it = context->client_metadata().find("authorization");
+             it != context->client_metadata().end()) {
+    call.AddMetadata("authorization",
+                     std::string(it->second.data(), it->second.size()));
+  }
   v1::RestoreTrustRequest restore;
   restore.set_trust(trust);
   restore.set_from_bus(true);

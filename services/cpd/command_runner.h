@@ -47,7 +47,7 @@ struct Decision {
   std::vector<v1::CpdEvent> events;
 };
 
-// Metadata keys a caller may set beside "throughline-tenant".
+// Metadata keys a caller may set beside its credential.
 inline constexpr char kActorMetadataKey[] = "throughline-actor";
 inline constexpr char kSourcePlatformMetadataKey[] =
     "throughline-source-platform";

@@ -95,6 +95,11 @@ grpc::Status ObservationService::RecordObservation(
         }
         THROUGHLINE_RETURN_IF_ERROR(
             CheckRatings(state, observation.ratings(), "observation.ratings"));
+        if (observation.confidential() &&
+            observation.kind() != v1::OBSERVATION_KIND_PEER) {
+          return InvalidField("observation.confidential",
+                              "only a peer observation can be confidential");
+        }
         THROUGHLINE_RETURN_IF_ERROR(CheckText(observation.notes().text(),
                                               kMaxLongTextLength,
                                               "observation.notes.text"));

@@ -23,7 +23,7 @@ import unittest
 import uuid
 
 ARGS = None
-TENANT = (("throughline-tenant", "python-trust"),)
+TRUST = "python-trust"
 
 
 def generate_stubs(proto_dir, out_dir):
@@ -77,6 +77,19 @@ class ObservationClientTest(unittest.TestCase):
         import grpc
         cls.grpc = grpc
         cls.channel = grpc.insecure_channel(cls.server.address)
+        # The first start wrote an operator token; with it, an admin token of
+        # the trust this test writes to.
+        from throughline.auth.v1 import auth_pb2, auth_pb2_grpc
+        with open(os.path.join(cls.workdir, "data", "operator-token")) as f:
+            operator = f.read().strip()
+        created = auth_pb2_grpc.AuthServiceStub(cls.channel).CreateToken(
+            auth_pb2.CreateTokenRequest(
+                request_id=str(uuid.uuid4()),
+                principal=auth_pb2.Principal(
+                    name="python client", role=auth_pb2.ROLE_ADMIN,
+                    trust=TRUST)),
+            metadata=(("authorization", f"Bearer {operator}"),), timeout=30)
+        cls.credential = (("authorization", f"Bearer {created.secret}"),)
 
     @classmethod
     def tearDownClass(cls):
@@ -85,7 +98,22 @@ class ObservationClientTest(unittest.TestCase):
         shutil.rmtree(cls.workdir, ignore_errors=True)
 
     def record(self, stub_method, request):
-        return stub_method(request, metadata=TENANT, timeout=30)
+        return stub_method(request, metadata=self.credential, timeout=30)
+
+    def test_refuses_a_call_without_a_credential(self):
+        from throughline.cpd.v1 import organisation_pb2, organisation_pb2_grpc
+        organisation = organisation_pb2_grpc.OrganisationServiceStub(
+            self.channel)
+        for metadata in ((), (("throughline-tenant", TRUST),),
+                         (("authorization", "Bearer tl1_nonsense"),)):
+            with self.assertRaises(self.grpc.RpcError) as caught:
+                organisation.ListDevelopmentAreas(
+                    organisation_pb2.ListDevelopmentAreasRequest(),
+                    metadata=metadata, timeout=30)
+            self.assertEqual(caught.exception.code(),
+                             self.grpc.StatusCode.UNAUTHENTICATED)
+            self.assertEqual(caught.exception.details(),
+                             "a valid credential is required")
 
     def test_records_an_observation_and_explains_a_bad_one(self):
         from throughline.cpd.v1 import events_pb2, common_pb2
