@@ -258,8 +258,8 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   // Another trust is claimed by b on its first call, and served there.
   {
     es::AppendResponse other;
-    grpc::Status status =
-        b.store->Append(TrustContext(b, "riverside").get(), Batch(0, 5), &other);
+    grpc::Status status = b.store->Append(TrustContext(b, "riverside").get(),
+                                          Batch(0, 5), &other);
     EXPECT_TRUE(status.ok()) << status.error_message();
   }
   cl::GetTrustOwnerRequest owner_request;
@@ -267,15 +267,16 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   cl::TrustOwner placed;
   auto owner_context = OperatorContext(b);
   ASSERT_TRUE(
-      b.cluster->GetTrustOwner(owner_context.get(), owner_request, &placed).ok());
+      b.cluster->GetTrustOwner(owner_context.get(), owner_request, &placed)
+          .ok());
   EXPECT_EQ(placed.node(), "a");
   EXPECT_FALSE(placed.this_node());
   // The same through the CLI.
   {
-    CliProcess cli({"--server=" + b.process->address(),
-                    "--token=" + b.operator_token, "trust", "owner",
-                    "--trust", kTrust},
-                   {}, "");
+    CliProcess cli(
+        {"--server=" + b.process->address(), "--token=" + b.operator_token,
+         "trust", "owner", "--trust", kTrust},
+        {}, "");
     Result result = cli.Wait();
     EXPECT_EQ(result.exit_code, 0) << result.err;
     EXPECT_NE(result.out.find("\"node\":\"a\""), std::string::npos)
@@ -314,15 +315,15 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   EXPECT_EQ(restored.chain_head_hash().size(), 32u);
 
   {
-    CliProcess cli({"--server=" + a.process->address(),
-                    "--token=" + a.operator_token, "trust", "owner",
-                    "--trust", kTrust},
-                   {}, "");
+    CliProcess cli(
+        {"--server=" + a.process->address(), "--token=" + a.operator_token,
+         "trust", "owner", "--trust", kTrust},
+        {}, "");
     EXPECT_EQ(cli.Wait().exit_code, 1);  // a is dead.
-    CliProcess owner({"--server=" + b.process->address(),
-                      "--token=" + b.operator_token, "trust", "owner",
-                      "--trust", kTrust},
-                     {}, "");
+    CliProcess owner(
+        {"--server=" + b.process->address(), "--token=" + b.operator_token,
+         "trust", "owner", "--trust", kTrust},
+        {}, "");
     Result result = owner.Wait();
     EXPECT_EQ(result.exit_code, 0) << result.err;
     EXPECT_NE(result.out.find("\"node\":\"b\""), std::string::npos)
@@ -335,9 +336,9 @@ TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
   EXPECT_EQ(Head(b, &read_status), 210u);
   // A second restore is refused: b owns it.
   auto again_context = OperatorContext(b);
-  EXPECT_EQ(
-      b.cluster->RestoreTrust(again_context.get(), restore, &restored).error_code(),
-      grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(b.cluster->RestoreTrust(again_context.get(), restore, &restored)
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
   // b's relay carries on the trust's stream after position 200.
   ASSERT_TRUE(WaitPublished(b, 210));
 
@@ -367,8 +368,8 @@ TEST_F(ClusterTest, LiveOwnerHandsTrustOverWhileAWriterKeepsGoing) {
       es::AppendRequest request = Batch(i, 5);
       for (int attempt = 0; attempt < 200 && !stop; ++attempt) {
         es::AppendResponse response;
-        grpc::Status status =
-            target->store->Append(TrustContext(*target).get(), request, &response);
+        grpc::Status status = target->store->Append(TrustContext(*target).get(),
+                                                    request, &response);
         if (status.ok()) {
           acknowledged += 5;
           break;
