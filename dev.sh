@@ -27,6 +27,9 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libssl-dev openssl nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev python3-grpcio python3-protobuf
   nats-server libnats-dev nodejs
+  libcpp-httplib-dev
+  prometheus  # for promtool, which checks the metrics in a test; the daemon is not used
+  systemd     # for systemd-analyze, which checks deploy/throughline-server.service
   clang-14 libclang-rt-14-dev
 )
 # Debian's npm, for the bus's Node consumer test (tests/node), unless an npm

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "eventstore/errors.h"
@@ -132,6 +133,14 @@ class EventStore::Impl {
       const std::string& tenant, const std::string& event_id) const;
   absl::StatusOr<uint64_t> HeadPosition(const std::string& tenant) const;
   absl::StatusOr<std::vector<std::string>> ListTenants() const;
+  absl::Status PutSecret(const std::string& tenant, const std::string& name,
+                         const std::string& value);
+  absl::StatusOr<std::optional<std::string>> GetSecret(
+      const std::string& tenant, const std::string& name) const;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSecrets(
+      const std::string& tenant, const std::string& name_prefix) const;
+  absl::StatusOr<size_t> DestroySecrets(const std::string& tenant,
+                                        const std::string& name_prefix);
   absl::StatusOr<VerifyReport> Verify(const VerifyOptions& options) const;
   absl::StatusOr<std::pair<uint64_t, ChainHash>> ChainHead(
       const std::string& tenant) const;
@@ -140,6 +149,19 @@ class EventStore::Impl {
     return commit_count_;
   }
   uint64_t WaitForCommit(uint64_t seen, absl::Time deadline) const;
+  EventStoreStats Stats() const {
+    absl::MutexLock lock(&mu_);
+    return stats_;
+  }
+  std::optional<uint64_t> GetIntProperty(const std::string& property) const {
+    uint64_t value = 0;
+    if (!db_->GetAggregatedIntProperty(property, &value)) return std::nullopt;
+    return value;
+  }
+  absl::StatusOr<BackupOutcome> Backup(const std::string& backup_dir,
+                                       const std::string& metadata) {
+    return BackupRocksDb(db_, backup_dir, metadata);
+  }
   absl::StatusOr<uint64_t> WaitForPosition(const std::string& tenant,
                                            uint64_t position,
                                            absl::Time deadline) const;
@@ -214,6 +236,7 @@ class EventStore::Impl {
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* ids_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* secrets_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* chain_cf_ = nullptr;
 
   mutable absl::Mutex mu_;
@@ -229,6 +252,7 @@ class EventStore::Impl {
   uint64_t enqueued_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_set<std::string> frozen_ ABSL_GUARDED_BY(mu_);
+  EventStoreStats stats_ ABSL_GUARDED_BY(mu_);
   // Held while joining the committer, so that concurrent Shutdowns wait for
   // one join instead of joining the same thread twice.
   absl::Mutex join_mu_;
@@ -263,6 +287,7 @@ absl::Status EventStore::Impl::Open() {
       {kLogColumnFamily, cf_options},
       {kStreamsColumnFamily, cf_options},
       {kIdsColumnFamily, cf_options},
+      {kSecretsColumnFamily, cf_options},
       {kChainColumnFamily, cf_options},
   };
   rocksdb::Status status =
@@ -274,7 +299,8 @@ absl::Status EventStore::Impl::Open() {
   log_cf_ = handles_[1];
   streams_cf_ = handles_[2];
   ids_cf_ = handles_[3];
-  chain_cf_ = handles_[4];
+  secrets_cf_ = handles_[4];
+  chain_cf_ = handles_[5];
 
   if (absl::Status s = OpenChain(); !s.ok()) return s;
   committer_ = std::thread([this] { CommitLoop(); });
@@ -614,11 +640,15 @@ void EventStore::Impl::CommitGroup(std::deque<Pending>& group) {
                            ? Prepare(pending, recorded_micros, &state)
                            : PrepareImport(pending, &state));
   }
+  CommitStats commit;
   if (state.batch.Count() > 0) {
     rocksdb::WriteOptions write_options;
     write_options.sync = options_.sync;
+    const absl::Time write_start = absl::Now();
     absl::Status written =
         FromRocks(db_->Write(write_options, &state.batch), "writing events");
+    commit.write_time = absl::Now() - write_start;
+    commit.write_failed = !written.ok();
     if (!written.ok()) {
       // An "already stored" answer may rest on an append of this very
       // group, so every success of the group is withdrawn.
@@ -636,10 +666,33 @@ void EventStore::Impl::CommitGroup(std::deque<Pending>& group) {
       if (stream_cache_.size() >= kMaxCachedStreams) stream_cache_.clear();
       stream_cache_[prefix] = info;
     }
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (!outcomes[i].ok()) {
+        ++commit.refused;
+      } else if (!outcomes[i]->already_stored) {
+        // An import counts as one append of the events it wrote.
+        ++commit.appends;
+        commit.events += group[i].imported.empty()
+                             ? group[i].request.events.size()
+                             : group[i].imported.size();
+      }
+    }
     absl::MutexLock lock(&mu_);
     for (const auto& [tenant, head] : state.heads) heads_[tenant] = head;
     if (!state.heads.empty()) ++commit_count_;
+    ++stats_.groups;
+    stats_.appends += commit.appends;
+    stats_.events += commit.events;
+    stats_.refused_appends += commit.refused;
+    if (commit.write_failed) ++stats_.failed_writes;
+  } else {
+    for (const auto& outcome : outcomes) {
+      if (!outcome.ok()) ++commit.refused;
+    }
+    absl::MutexLock lock(&mu_);
+    stats_.refused_appends += commit.refused;
   }
+  if (state.batch.Count() > 0 && options_.on_commit) options_.on_commit(commit);
   for (size_t i = 0; i < group.size(); ++i) {
     group[i].done(std::move(outcomes[i]));
   }
@@ -840,6 +893,107 @@ absl::StatusOr<std::vector<std::string>> EventStore::Impl::ListTenants() const {
   return tenants;
 }
 
+namespace {
+
+absl::Status ValidateSecretName(absl::string_view name) {
+  if (name.empty() || name.size() > kMaxSecretNameLength) {
+    return InvalidField(
+        "name", absl::StrCat("must be 1-", kMaxSecretNameLength, " bytes"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status EventStore::Impl::PutSecret(const std::string& tenant,
+                                         const std::string& name,
+                                         const std::string& value) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateSecretName(name); !s.ok()) return s;
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  return FromRocks(
+      db_->Put(write_options, secrets_cf_, SecretKey(tenant, name), value),
+      "writing secret");
+}
+
+absl::StatusOr<std::optional<std::string>> EventStore::Impl::GetSecret(
+    const std::string& tenant, const std::string& name) const {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  if (absl::Status s = ValidateSecretName(name); !s.ok()) return s;
+  std::string value;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), secrets_cf_,
+                                    SecretKey(tenant, name), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  if (absl::Status s = FromRocks(status, "reading secret"); !s.ok()) return s;
+  return value;
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+EventStore::Impl::ListSecrets(const std::string& tenant,
+                              const std::string& name_prefix) const {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  const std::string prefix = SecretKey(tenant, name_prefix);
+  const size_t name_start = TenantPrefix(tenant).size();
+  std::vector<std::pair<std::string, std::string>> secrets;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), secrets_cf_));
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    const absl::string_view key = View(it->key());
+    if (!absl::StartsWith(key, prefix)) break;
+    secrets.emplace_back(std::string(key.substr(name_start)),
+                         std::string(View(it->value())));
+  }
+  if (absl::Status s = FromRocks(it->status(), "listing secrets"); !s.ok()) {
+    return s;
+  }
+  return secrets;
+}
+
+absl::StatusOr<size_t> EventStore::Impl::DestroySecrets(
+    const std::string& tenant, const std::string& name_prefix) {
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> secrets =
+      ListSecrets(tenant, name_prefix);
+  if (!secrets.ok()) return secrets.status();
+  rocksdb::WriteBatch batch;
+  for (const auto& [name, value] : *secrets) {
+    if (absl::Status s =
+            FromRocks(batch.Delete(secrets_cf_, SecretKey(tenant, name)),
+                      "deleting secret");
+        !s.ok()) {
+      return s;
+    }
+  }
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  if (absl::Status s =
+          FromRocks(db_->Write(write_options, &batch), "deleting secrets");
+      !s.ok()) {
+    return s;
+  }
+  // A write-ahead log file is deleted only once every column family that
+  // has data in it is flushed, so flush them all, not just "secrets".
+  rocksdb::FlushOptions flush_options;
+  flush_options.wait = true;
+  if (absl::Status s =
+          FromRocks(db_->Flush(flush_options, handles_), "flushing");
+      !s.ok()) {
+    return s;
+  }
+  // Compacting to the last level drops the deleted values and their
+  // tombstones, and deletes the table files that held them.
+  rocksdb::CompactRangeOptions compact_options;
+  compact_options.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  if (absl::Status s = FromRocks(
+          db_->CompactRange(compact_options, secrets_cf_, nullptr, nullptr),
+          "compacting secrets");
+      !s.ok()) {
+    return s;
+  }
+  return secrets->size();
+}
+
 uint64_t EventStore::Impl::WaitForCommit(uint64_t seen,
                                          absl::Time deadline) const {
   absl::MutexLock lock(&mu_);
@@ -886,6 +1040,18 @@ void EventStore::Impl::Shutdown() {
   absl::MutexLock lock(&join_mu_);
   if (!stopped_ && committer_.joinable()) committer_.join();
   stopped_ = true;
+}
+
+EventStoreStats EventStore::Stats() const { return impl_->Stats(); }
+
+std::optional<uint64_t> EventStore::GetIntProperty(
+    const std::string& property) const {
+  return impl_->GetIntProperty(property);
+}
+
+absl::StatusOr<BackupOutcome> EventStore::Backup(const std::string& backup_dir,
+                                                 const std::string& metadata) {
+  return impl_->Backup(backup_dir, metadata);
 }
 
 // ---------------------------------------------------------------------------
@@ -1462,6 +1628,28 @@ absl::StatusOr<uint64_t> EventStore::WaitForPosition(
 
 absl::StatusOr<std::vector<std::string>> EventStore::ListTenants() const {
   return impl_->ListTenants();
+}
+
+absl::Status EventStore::PutSecret(const std::string& tenant,
+                                   const std::string& name,
+                                   const std::string& value) {
+  return impl_->PutSecret(tenant, name, value);
+}
+
+absl::StatusOr<std::optional<std::string>> EventStore::GetSecret(
+    const std::string& tenant, const std::string& name) const {
+  return impl_->GetSecret(tenant, name);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+EventStore::ListSecrets(const std::string& tenant,
+                        const std::string& name_prefix) const {
+  return impl_->ListSecrets(tenant, name_prefix);
+}
+
+absl::StatusOr<size_t> EventStore::DestroySecrets(
+    const std::string& tenant, const std::string& name_prefix) {
+  return impl_->DestroySecrets(tenant, name_prefix);
 }
 
 absl::StatusOr<VerifyReport> EventStore::Verify(

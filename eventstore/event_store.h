@@ -39,10 +39,30 @@
 #include "absl/time/time.h"
 #include "eventstore/format.h"
 #include "eventstore/record.pb.h"
+#include "eventstore/rocksdb_backup.h"
 
 namespace throughline::eventstore {
 
 using storage::EventRecord;
+
+// What one committed group of appends wrote (see EventStore's comment).
+struct CommitStats {
+  size_t appends = 0;  // Appends that stored new events.
+  size_t events = 0;   // Events they stored.
+  size_t refused = 0;  // Appends of the group completed with an error.
+  // The RocksDB write of the group, fsync included.
+  absl::Duration write_time;
+  bool write_failed = false;
+};
+
+// Totals since the store opened.
+struct EventStoreStats {
+  uint64_t groups = 0;           // Committed groups (one write and fsync each).
+  uint64_t appends = 0;          // Appends that stored new events.
+  uint64_t events = 0;           // Events stored.
+  uint64_t refused_appends = 0;  // Completed with an error by the committer.
+  uint64_t failed_writes = 0;    // RocksDB writes that failed.
+};
 
 struct EventStoreOptions {
   // Directory of the RocksDB database; created if missing.
@@ -59,6 +79,9 @@ struct EventStoreOptions {
   bool sync = true;
   // RocksDB block cache size, in bytes.
   size_t block_cache_bytes = 64 << 20;
+  // Called on the committer thread after each group that wrote something;
+  // must be quick and must not call Append. For metrics and slow-commit logs.
+  std::function<void(const CommitStats&)> on_commit;
 };
 
 // The condition an append places on its stream.
@@ -324,6 +347,48 @@ class EventStore {
   // Freezing is in memory only (a restart thaws).
   absl::StatusOr<uint64_t> FreezeTenant(const std::string& tenant);
   void ThawTenant(const std::string& tenant);
+
+  // Totals since the store opened.
+  EventStoreStats Stats() const;
+
+  // A RocksDB integer property (e.g. "rocksdb.estimate-live-data-size"),
+  // summed over the store's column families; nullopt if RocksDB does not
+  // know it.
+  std::optional<uint64_t> GetIntProperty(const std::string& property) const;
+
+  // Backs the store up into `backup_dir` (see rocksdb_backup.h): online,
+  // consistent (every append acknowledged before the call is in it) and
+  // incremental. Appends continue meanwhile.
+  absl::StatusOr<BackupOutcome> Backup(const std::string& backup_dir,
+                                       const std::string& metadata);
+
+  // Secrets: small opaque values kept beside the log under (tenant, name),
+  // outside every event, so that they can be destroyed while the log stays
+  // append-only (e.g. wrapped encryption keys). Names are 1-512 bytes of
+  // any value; InvalidArgument otherwise. Secrets are not events: they have
+  // no position and are not seen by log reads.
+  //
+  // Stores `value` under (tenant, name), replacing any value, synced to disk
+  // before returning.
+  absl::Status PutSecret(const std::string& tenant, const std::string& name,
+                         const std::string& value);
+  // The value stored under (tenant, name), or nullopt when there is none.
+  absl::StatusOr<std::optional<std::string>> GetSecret(
+      const std::string& tenant, const std::string& name) const;
+  // Every (name, value) of `tenant` whose name starts with `name_prefix`, in
+  // name order.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListSecrets(
+      const std::string& tenant, const std::string& name_prefix) const;
+  // Deletes every secret of `tenant` whose name starts with `name_prefix`
+  // and makes the deletion physical before returning: the deletion is
+  // synced, every column family is flushed (so that no live write-ahead log
+  // file still holds the old values and RocksDB deletes those files), and
+  // the secrets column family is compacted to its last level (so that no
+  // live table file holds them). Returns how many secrets were deleted.
+  // Copies made outside this database (backups, file-system snapshots) and
+  // blocks the file system has not reused yet are beyond its reach.
+  absl::StatusOr<size_t> DestroySecrets(const std::string& tenant,
+                                        const std::string& name_prefix);
 
   // Stops accepting appends, completes those already accepted and wakes
   // every waiter. Idempotent; the destructor calls it.

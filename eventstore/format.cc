@@ -71,6 +71,12 @@ std::string StreamKey(absl::string_view tenant, absl::string_view stream,
   return key;
 }
 
+std::string SecretKey(absl::string_view tenant, absl::string_view name) {
+  std::string key = TenantPrefix(tenant);
+  key.append(name.data(), name.size());
+  return key;
+}
+
 std::string IdKey(absl::string_view tenant, const Uuid& id) {
   std::string key = TenantPrefix(tenant);
   key.append(reinterpret_cast<const char*>(id.data()), id.size());

@@ -12,6 +12,7 @@
 //   log            tenant 0x00 position                  EventRecord (protobuf)
 //   streams        tenant 0x00 stream 0x00 revision      position
 //   ids            tenant 0x00 event-id(16 bytes)        IdEntry (see below)
+//   secrets        tenant 0x00 name                      opaque bytes
 //   chain          tenant 0x00 position                  chain hash (32 bytes)
 //   default        "format-version"                      "2"
 //
@@ -50,6 +51,8 @@ namespace throughline::eventstore {
 inline constexpr char kLogColumnFamily[] = "log";
 inline constexpr char kStreamsColumnFamily[] = "streams";
 inline constexpr char kIdsColumnFamily[] = "ids";
+inline constexpr char kSecretsColumnFamily[] = "secrets";
+inline constexpr size_t kMaxSecretNameLength = 512;
 inline constexpr char kChainColumnFamily[] = "chain";
 inline constexpr char kFormatVersionKey[] = "format-version";
 inline constexpr char kFormatVersion[] = "2";
@@ -93,6 +96,7 @@ std::string StreamPrefix(absl::string_view tenant, absl::string_view stream);
 std::string StreamKey(absl::string_view tenant, absl::string_view stream,
                       uint64_t revision);
 std::string IdKey(absl::string_view tenant, const Uuid& id);
+std::string SecretKey(absl::string_view tenant, absl::string_view name);
 
 // Decodes the position at the end of a log key.
 uint64_t PositionFromLogKey(absl::string_view key);

@@ -163,7 +163,9 @@ void Run(Sandbox& sandbox, absl::string_view input) {
   }
 
   // The fold the silo services check requests against.
-  DirectContext context(trust);
+  DirectContext context(
+      sandbox, "/throughline.cpd.v1.OrganisationService/ListDevelopmentAreas",
+      trust);
   grpc::Status read = sandbox.runner()->Read(
       *context.get(), [&](const projections::TrustState& state) {
         FUZZ_CHECK(state.position() == head, absl::StrCat(state.position()));

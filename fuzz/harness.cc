@@ -12,7 +12,8 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/test/server_context_test_spouse.h"
-#include "services/tenant.h"
+#include "services/auth/gate.h"
+#include "throughline/auth/v1/auth.pb.h"
 
 namespace throughline::fuzz {
 namespace {
@@ -94,12 +95,26 @@ void Sandbox::Open() {
       eventstore::EventStore::Open(options);
   FUZZ_CHECK(store.ok(), store.status().ToString());
   store_ = *std::move(store);
-  runner_ = std::make_unique<services::cpd::CommandRunner>(store_.get());
+  absl::StatusOr<std::unique_ptr<services::auth::AuthStore>> auth =
+      services::auth::AuthStore::Open(dir_ + "/auth");
+  FUZZ_CHECK(auth.ok(), auth.status().ToString());
+  auth_ = *std::move(auth);
+  gate_ = std::make_unique<services::auth::Gate>(auth_.get());
+  // A fixed master key: what is fuzzed is sealing, not key management.
+  personal_data_ = std::make_unique<services::privacy::PersonalData>(
+      store_.get(), std::string(services::privacy::kKeyBytes, 'k'));
+  runner_ = std::make_unique<services::cpd::CommandRunner>(
+      store_.get(), personal_data_.get());
   silos_ = std::make_unique<Silos>(runner_.get());
   event_store_service_ =
-      std::make_unique<services::EventStoreService>(store_.get());
+      std::make_unique<services::EventStoreService>(store_.get(), auth_.get());
 
   grpc::ServerBuilder builder;
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(gate_->NewInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(event_store_service_.get());
   server_ = builder.BuildAndStart();
   FUZZ_CHECK(server_ != nullptr, "the in-process server did not start");
@@ -126,6 +141,9 @@ void Sandbox::Close() {
   event_store_service_.reset();
   silos_.reset();
   runner_.reset();
+  personal_data_.reset();
+  gate_.reset();
+  auth_.reset();
   if (store_ != nullptr) store_->Shutdown();
   store_.reset();
   std::error_code ignored;
@@ -137,7 +155,21 @@ std::string Sandbox::NextTrust() {
     Close();
     Open();
   }
-  return absl::StrCat("trust-", inputs_++);
+  trust_ = absl::StrCat("trust-", inputs_++);
+  ::throughline::auth::v1::CreateTokenRequest request;
+  request.set_request_id(trust_);
+  request.mutable_principal()->set_trust(trust_);
+  request.mutable_principal()->set_role(::throughline::auth::v1::ROLE_ADMIN);
+  absl::StatusOr<services::auth::IssuedToken> issued =
+      auth_->Create(request, "fuzz", "fuzz", absl::Now());
+  FUZZ_CHECK(issued.ok(), issued.status().ToString());
+  token_ = issued->secret;
+  return trust_;
+}
+
+const std::string& Sandbox::TokenFor(const std::string& trust) const {
+  FUZZ_CHECK(trust == trust_, trust);
+  return token_;
 }
 
 uint64_t Sandbox::Head(const std::string& trust) {
@@ -151,11 +183,13 @@ struct DirectContext::Spouse {
   grpc::testing::ServerContextTestSpouse spouse;
 };
 
-DirectContext::DirectContext(const std::string& trust, const std::string& actor,
+DirectContext::DirectContext(const Sandbox& sandbox, const std::string& method,
+                             const std::string& trust, const std::string& actor,
                              const std::string& source_platform,
                              const std::string& correlation_id)
     : spouse_(std::make_unique<Spouse>(&context_)) {
-  spouse_->spouse.AddClientMetadata(services::kTenantMetadataKey, trust);
+  spouse_->spouse.AddClientMetadata(
+      "authorization", absl::StrCat("Bearer ", sandbox.TokenFor(trust)));
   const std::pair<const char*, const std::string*> optional[] = {
       {services::cpd::kActorMetadataKey, &actor},
       {services::cpd::kSourcePlatformMetadataKey, &source_platform},
@@ -164,6 +198,10 @@ DirectContext::DirectContext(const std::string& trust, const std::string& actor,
   for (const auto& [key, value] : optional) {
     if (!value->empty()) spouse_->spouse.AddClientMetadata(key, *value);
   }
+  // What the server's interceptor would add: the gate's verdict.
+  auto [key, verdict] = sandbox.gate().VerdictEntry(
+      method, context_.client_metadata(), /*auth_context=*/nullptr);
+  spouse_->spouse.AddClientMetadata(key, verdict);
 }
 
 // The spouse points into the context's metadata; it goes first.
@@ -175,6 +213,17 @@ using google::protobuf::Message;
 namespace cpd_v1 = ::throughline::cpd::v1;
 namespace es_v1 = ::throughline::eventstore::v1;
 
+// "/package.Service/Method" for an Rpc's "Service.Method".
+std::string FullMethod(absl::string_view name) {
+  const size_t dot = name.find('.');
+  FUZZ_CHECK(dot != absl::string_view::npos, std::string(name));
+  const absl::string_view service = name.substr(0, dot);
+  return absl::StrCat("/",
+                      service == "EventStore" ? "throughline.eventstore.v1"
+                                              : "throughline.cpd.v1",
+                      ".", service, "/", name.substr(dot + 1));
+}
+
 // A unary RPC of a synchronous service, called directly.
 template <typename Service, typename Request, typename Response>
 Rpc Direct(std::string name, Service* (*service)(Sandbox&),
@@ -183,9 +232,11 @@ Rpc Direct(std::string name, Service* (*service)(Sandbox&),
   Rpc rpc;
   rpc.name = std::move(name);
   rpc.new_request = [] { return std::make_unique<Request>(); };
-  rpc.call = [service, method](Sandbox& sandbox, const CallMetadata& metadata,
-                               const Message& request) {
-    DirectContext context(metadata.trust, metadata.actor,
+  const std::string full_method = FullMethod(rpc.name);
+  rpc.call = [service, method, full_method](Sandbox& sandbox,
+                                            const CallMetadata& metadata,
+                                            const Message& request) {
+    DirectContext context(sandbox, full_method, metadata.trust, metadata.actor,
                           metadata.source_platform, metadata.correlation_id);
     Response response;
     CallResult result;
@@ -215,7 +266,9 @@ Rpc Append() {
   rpc.call = [](Sandbox& sandbox, const CallMetadata& metadata,
                 const Message& request) {
     grpc::ClientContext context;
-    context.AddMetadata(services::kTenantMetadataKey, metadata.trust);
+    context.AddMetadata(
+        "authorization",
+        absl::StrCat("Bearer ", sandbox.TokenFor(metadata.trust)));
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(60));
     es_v1::AppendResponse response;

@@ -25,9 +25,12 @@
 #include "grpcpp/server.h"
 #include "projections/fact_store.h"
 #include "projections/projector.h"
+#include "services/auth/auth_store.h"
+#include "services/auth/gate.h"
 #include "services/cpd/command_runner.h"
 #include "services/cpd/silo_services.h"
 #include "services/event_store_service.h"
+#include "services/privacy/personal_data.h"
 
 // Reports a broken invariant as a crash, so that libFuzzer keeps the input.
 #define FUZZ_CHECK(condition, ...)                                           \
@@ -100,6 +103,11 @@ class Sandbox {
   // The trust's log head (0 when empty). Aborts on a store error.
   uint64_t Head(const std::string& trust);
 
+  // The bearer token of the trust's admin, minted by NextTrust: every call
+  // an input makes carries a real credential through the real gate.
+  const std::string& TokenFor(const std::string& trust) const;
+  const services::auth::Gate& gate() const { return *gate_; }
+
  private:
   void Open();
   void Close();
@@ -108,6 +116,11 @@ class Sandbox {
   std::string dir_;
   uint64_t inputs_ = 0;
   std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<services::auth::AuthStore> auth_;
+  std::unique_ptr<services::auth::Gate> gate_;
+  std::string trust_;
+  std::string token_;
+  std::unique_ptr<services::privacy::PersonalData> personal_data_;
   std::unique_ptr<services::cpd::CommandRunner> runner_;
   std::unique_ptr<Silos> silos_;
   std::unique_ptr<services::EventStoreService> event_store_service_;
@@ -117,12 +130,14 @@ class Sandbox {
   std::unique_ptr<projections::Projector> projector_;
 };
 
-// A server-side context as the services see it for a call from `trust`
-// with the given metadata (as gRPC delivers it), for calling a service
-// method directly.
+// A server-side context as the services see it for a call of `method`
+// ("/package.Service/Method") from the admin of `trust` with the given
+// metadata, as gRPC and the gate deliver it, for calling a service method
+// directly.
 class DirectContext {
  public:
-  DirectContext(const std::string& trust, const std::string& actor = "",
+  DirectContext(const Sandbox& sandbox, const std::string& method,
+                const std::string& trust, const std::string& actor = "",
                 const std::string& source_platform = "",
                 const std::string& correlation_id = "");
   ~DirectContext();

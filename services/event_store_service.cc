@@ -175,8 +175,16 @@ void ToProto(const eventstore::RecordedEvent& event, v1::RecordedEvent* proto) {
 }
 
 EventStoreService::EventStoreService(eventstore::EventStore* store,
-                                     auth::AuthStore* access_log)
-    : store_(store), access_log_(access_log) {}
+                                     auth::AuthStore* access_log, Reveal reveal)
+    : store_(store), access_log_(access_log), reveal_(std::move(reveal)) {}
+
+absl::Status EventStoreService::Out(const std::string& tenant,
+                                    const eventstore::RecordedEvent& event,
+                                    v1::RecordedEvent* proto) const {
+  ToProto(event, proto);
+  if (reveal_ == nullptr) return absl::OkStatus();
+  return reveal_(tenant, proto);
+}
 
 absl::Status EventStoreService::RecordRawRead(
     const grpc::ServerContextBase& context, absl::string_view stream,
@@ -261,7 +269,9 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
   }
   for (const eventstore::RecordedEvent& event : *events) {
     v1::RecordedEvent* out = response->add_events();
-    ToProto(event, out);
+    if (absl::Status s = Out(*tenant, event, out); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
     auth::RedactForCaller(*caller, out);
   }
   // Events appended since GetStreamInfo may have been read too.
@@ -293,7 +303,9 @@ grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
   }
   for (const eventstore::RecordedEvent& event : page->events) {
     v1::RecordedEvent* out = response->add_events();
-    ToProto(event, out);
+    if (absl::Status s = Out(*tenant, event, out); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
     auth::RedactForCaller(*caller, out);
   }
   response->set_next_position(page->next_position);
@@ -327,7 +339,10 @@ grpc::Status EventStoreService::Subscribe(
     uint64_t delivered = next - 1;
     for (const eventstore::RecordedEvent& event : page->events) {
       message.Clear();
-      ToProto(event, message.mutable_event());
+      if (absl::Status s = Out(*tenant, event, message.mutable_event());
+          !s.ok()) {
+        return ToGrpcStatus(s);
+      }
       auth::RedactForCaller(*caller, message.mutable_event());
       if (!writer->Write(message)) return grpc::Status::CANCELLED;
       delivered = event.position;

@@ -9,6 +9,8 @@
 #define THROUGHLINE_SERVICES_EVENT_STORE_SERVICE_H_
 
 #include <atomic>
+#include <functional>
+#include <string>
 
 #include "absl/strings/string_view.h"
 #include "eventstore/event_store.h"
@@ -24,10 +26,18 @@ class EventStoreService final
     : public v1::EventStore::WithCallbackMethod_Append<
           v1::EventStore::Service> {
  public:
+  // Turns a stored event into what a reader may see (e.g. decrypts its
+  // personal data), in place. Runs on every event ReadStream, ReadAll and
+  // Subscribe return, before confidential text is redacted; an error fails
+  // the read.
+  using Reveal = std::function<absl::Status(const std::string& tenant,
+                                            v1::RecordedEvent* event)>;
+
   // `store` and `access_log` must outlive the service. Raw reads of a
   // person's stream ("staff-<id>") and of the whole log are recorded in the
-  // caller's trust's access log.
-  EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log);
+  // caller's trust's access log. An empty `reveal` returns events as stored.
+  EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log,
+                    Reveal reveal = nullptr);
 
   // Refuses the calls of tenants this server does not serve (cluster
   // placement); nullptr (the default) serves every tenant. Set before
@@ -70,6 +80,12 @@ class EventStoreService final
   eventstore::EventStore* const store_;
   const TenantGate* gate_ = nullptr;
   auth::AuthStore* const access_log_;
+  const Reveal reveal_;
+
+  // ToProto, then reveal_.
+  absl::Status Out(const std::string& tenant,
+                   const eventstore::RecordedEvent& event,
+                   v1::RecordedEvent* proto) const;
   std::atomic<bool> stopping_{false};
 };
 

@@ -67,4 +67,11 @@ std::optional<TenantOwner> OwnerFromGrpcStatus(const grpc::Status& status) {
   return std::nullopt;
 }
 
+std::string GrpcCodeName(grpc::StatusCode code) {
+  // gRPC's codes are absl's, value for value.
+  std::string name =
+      absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+  return name.empty() ? "UNKNOWN" : name;
+}
+
 }  // namespace throughline::services

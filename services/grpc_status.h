@@ -14,6 +14,7 @@
 #define THROUGHLINE_SERVICES_GRPC_STATUS_H_
 
 #include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
@@ -26,6 +27,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // The owner named by a TRUST_ON_OTHER_NODE ErrorInfo in `status`'s details,
 // for clients that follow the trust to its node.
 std::optional<TenantOwner> OwnerFromGrpcStatus(const grpc::Status& status);
+
+// The canonical name of `code`, e.g. "INVALID_ARGUMENT" ("UNKNOWN" for a
+// value outside the canonical codes), as metrics and dead letters show it.
+std::string GrpcCodeName(grpc::StatusCode code);
 
 }  // namespace throughline::services
 

@@ -34,8 +34,12 @@ absl::Time DeadlineOf(const grpc::ServerContext& context) {
 
 InsightsService::InsightsService(const eventstore::EventStore* log,
                                  projections::Projector* projector,
-                                 auth::AuthStore* access_log)
-    : log_(log), projector_(projector), access_log_(access_log) {}
+                                 auth::AuthStore* access_log,
+                                 const privacy::PersonalData* personal_data)
+    : log_(log),
+      projector_(projector),
+      access_log_(access_log),
+      personal_data_(personal_data) {}
 
 absl::StatusOr<projections::TrustHistory> InsightsService::History(
     const std::string& tenant, uint64_t position) const {
@@ -167,7 +171,7 @@ grpc::Status InsightsService::Answer(grpc::ServerContext* context,
   absl::StatusOr<Loaded> loaded = Load(*context, query);
   if (!loaded.ok()) return ToGrpcStatus(loaded.status());
   *response = compute(loaded->history, loaded->params);
-  return grpc::Status::OK;
+  return ToGrpcStatus(personal_data_->Reveal(loaded->tenant, response));
 }
 
 grpc::Status InsightsService::GetEmergentNeeds(
@@ -260,7 +264,7 @@ grpc::Status InsightsService::GetStaffRecord(
     return ToGrpcStatus(s);
   }
   *response = *std::move(record);
-  return grpc::Status::OK;
+  return ToGrpcStatus(personal_data_->Reveal(loaded->tenant, response));
 }
 
 grpc::Status InsightsService::GetConnectingTheDots(
@@ -302,7 +306,7 @@ grpc::Status InsightsService::GetDecisionAudit(
       projections::DecisionAudit(loaded->history, loaded->params, load);
   if (!audit.ok()) return ToGrpcStatus(audit.status());
   *response = *std::move(audit);
-  return grpc::Status::OK;
+  return ToGrpcStatus(personal_data_->Reveal(tenant, response));
 }
 
 grpc::Status InsightsService::GetProgrammeDesign(

@@ -18,6 +18,7 @@
 #include "projections/views.h"
 #include "services/tenant.h"
 #include "services/auth/auth_store.h"
+#include "services/privacy/personal_data.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
 
 namespace throughline::services {
@@ -26,11 +27,14 @@ namespace insights = ::throughline::insights::v1;
 
 class InsightsService final : public insights::Insights::Service {
  public:
-  // `log`, `projector` and `access_log` must outlive the service. Every
-  // staff record read is recorded in the caller's trust's access log.
+  // `log`, `projector`, `access_log` and `personal_data` must outlive the
+  // service. Every staff record read is recorded in the caller's trust's
+  // access log; every reply's personal data is revealed (decrypted or
+  // marked erased) by `personal_data`.
   InsightsService(const eventstore::EventStore* log,
                   projections::Projector* projector,
-                  auth::AuthStore* access_log);
+                  auth::AuthStore* access_log,
+                  const privacy::PersonalData* personal_data);
 
   // Refuses the calls of tenants this server does not serve (cluster
   // placement); nullptr (the default) serves every tenant. Set before
@@ -104,6 +108,7 @@ class InsightsService final : public insights::Insights::Service {
   const eventstore::EventStore* const log_;
   projections::Projector* const projector_;
   auth::AuthStore* const access_log_;
+  const privacy::PersonalData* const personal_data_;
   std::atomic<bool> stopping_{false};
 };
 

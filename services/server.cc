@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -23,6 +24,9 @@
 #include "services/cluster/cluster_service.h"
 #include "services/cluster/placement.h"
 #include "services/cpd/silo_services.h"
+#include "services/log.h"
+#include "services/metrics_http.h"
+#include "services/rpc_metrics_interceptor.h"
 
 namespace throughline::services {
 namespace {
@@ -86,9 +90,9 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenCredentials(
 
 }  // namespace
 
-Server::Server(const ServerConfig& config,
+Server::Server(const ServerConfig& config, std::unique_ptr<Metrics> metrics,
                std::unique_ptr<eventstore::EventStore> store)
-    : config_(config), store_(std::move(store)) {}
+    : config_(config), metrics_(std::move(metrics)), store_(std::move(store)) {}
 
 Server::~Server() { Shutdown(); }
 
@@ -99,19 +103,53 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   store_options.max_event_data_bytes = config.max_event_bytes;
   store_options.max_events_per_append = config.max_events_per_append;
   store_options.block_cache_bytes = config.block_cache_mib << 20;
+  std::unique_ptr<Metrics> metrics = NewMetrics();
+  ObserveCommits(config, metrics.get(), &store_options);
   absl::StatusOr<std::unique_ptr<eventstore::EventStore>> store =
       eventstore::EventStore::Open(store_options);
   if (!store.ok()) return store.status();
 
-  std::unique_ptr<Server> server(new Server(config, *std::move(store)));
+  std::unique_ptr<Server> server(
+      new Server(config, std::move(metrics), *std::move(store)));
   if (absl::Status s = server->StartAuth(); !s.ok()) {
     server->store_->Shutdown();
     return s;
   }
+  const bool default_key = config.master_key_file.empty();
+  const std::string key_file =
+      default_key
+          ? (std::filesystem::path(config.data_dir) / "master.key").string()
+          : config.master_key_file;
+  if (default_key && !std::filesystem::exists(key_file)) {
+    Log(LogLevel::kWarn, "master_key_created",
+        {{"msg",
+          "created a master key for personal data in data_dir: fine for "
+          "trying Throughline out; in production set master_key_file to a "
+          "file kept outside data_dir and its backups "
+          "(docs/audit-and-privacy.md)"},
+         {"path", key_file}});
+  }
+  absl::StatusOr<std::string> master_key =
+      privacy::LoadMasterKey(key_file, /*create_if_missing=*/default_key);
+  if (!master_key.ok()) {
+    server->store_->Shutdown();
+    return master_key.status();
+  }
+  server->personal_data_ = std::make_unique<privacy::PersonalData>(
+      server->store_.get(), *std::move(master_key));
   server->event_store_service_ = std::make_unique<EventStoreService>(
-      server->store_.get(), server->auth_store_.get());
-  server->command_runner_ =
-      std::make_unique<cpd::CommandRunner>(server->store_.get());
+      server->store_.get(), server->auth_store_.get(),
+      [personal_data = server->personal_data_.get()](const std::string& tenant,
+                                                     v1::RecordedEvent* event) {
+        return personal_data->RevealStoredEvent(tenant, event->type(),
+                                                event->content_type(),
+                                                event->mutable_data());
+      });
+  server->command_runner_ = std::make_unique<cpd::CommandRunner>(
+      server->store_.get(), server->personal_data_.get());
+  server->privacy_service_ = std::make_unique<privacy::PrivacyService>(
+      server->store_.get(), server->command_runner_.get(),
+      server->personal_data_.get());
   cpd::CommandRunner* runner = server->command_runner_.get();
   auto& silos = server->cpd_services_;
   silos.push_back(std::make_unique<cpd::OrganisationService>(runner));
@@ -133,8 +171,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->projector_ = std::make_unique<projections::Projector>(
       server->store_.get(), server->facts_.get());
   server->insights_service_ = std::make_unique<InsightsService>(
-      server->store_.get(), server->projector_.get(),
-      server->auth_store_.get());
+      server->store_.get(), server->projector_.get(), server->auth_store_.get(),
+      server->personal_data_.get());
 
   if (absl::Status s = server->CreateBus(); !s.ok()) {
     server->store_->Shutdown();
@@ -144,6 +182,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     server->store_->Shutdown();
     return s;
   }
+
+  server->CreateOps();
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -158,6 +198,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       interceptors;
+  // One list: gRPC keeps only the last one set. Metrics first, so refused
+  // calls are counted too.
+  interceptors.push_back(
+      NewRpcMetricsInterceptorFactory(server->metrics_.get()));
   interceptors.push_back(server->gate_->NewInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(server->auth_service_.get());
@@ -165,9 +209,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.RegisterService(server->event_store_service_.get());
   for (auto& service : silos) builder.RegisterService(service.get());
   builder.RegisterService(server->insights_service_.get());
+  builder.RegisterService(server->privacy_service_.get());
   if (server->bus_service_ != nullptr) {
     builder.RegisterService(server->bus_service_.get());
   }
+  builder.RegisterService(server->admin_service_.get());
   if (server->cluster_service_ != nullptr) {
     builder.RegisterService(server->cluster_service_.get());
   }
@@ -200,22 +246,34 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   health->SetServingStatus(auth::v1::AuthService::service_full_name(), true);
   health->SetServingStatus(auth::v1::AccessLogService::service_full_name(),
                            true);
+  health->SetServingStatus(
+      ::throughline::privacy::v1::PrivacyService::service_full_name(), true);
   health->SetServingStatus(true);
   server->projector_->Start();
   server->StartCluster();
   server->StartBus();
+  if (absl::Status s = server->StartOps(); !s.ok()) {
+    server->Shutdown();
+    return s;
+  }
+  if (config.retention_interval_seconds > 0) {
+    server->privacy_service_->StartSchedule(
+        absl::Seconds(config.retention_interval_seconds));
+  }
   return server;
 }
 
 void Server::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  StopOps();
   StopBus();
   if (grpc_server_ == nullptr) {  // Start failed before serving.
     store_->Shutdown();
     return;
   }
   grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+  privacy_service_->StopSchedule();
   event_store_service_->StopSubscriptions();
   insights_service_->StopWatches();
   grpc_server_->Shutdown(std::chrono::system_clock::now() +
@@ -313,6 +371,7 @@ absl::Status Server::CreateCluster() {
   event_store_service_->set_tenant_gate(placement_.get());
   command_runner_->set_tenant_gate(placement_.get());
   insights_service_->set_tenant_gate(placement_.get());
+  privacy_service_->set_tenant_gate(placement_.get());
   bus_relay_->set_tenant_gate(placement_.get());
   cluster_service_ = std::make_unique<cluster::ClusterService>(
       store_.get(), placement_.get(), bus_relay_.get());

@@ -6,9 +6,12 @@
 #define THROUGHLINE_SERVICES_SERVER_H_
 
 #include <memory>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "eventstore/event_store.h"
 #include "grpcpp/server.h"
 #include "projections/fact_store.h"
@@ -16,9 +19,13 @@
 #include "services/auth/auth_service.h"
 #include "services/auth/auth_store.h"
 #include "services/auth/gate.h"
+#include "services/backup.h"
 #include "services/cpd/command_runner.h"
 #include "services/event_store_service.h"
 #include "services/insights_service.h"
+#include "services/metrics.h"
+#include "services/privacy/personal_data.h"
+#include "services/privacy/privacy_service.h"
 #include "services/server_config.h"
 
 namespace throughline::services {
@@ -27,6 +34,7 @@ namespace bus {
 class Relay;
 class Ingest;
 }  // namespace bus
+class MetricsHttpServer;
 namespace cluster {
 class Placement;
 }  // namespace cluster
@@ -55,6 +63,8 @@ class Server {
   const std::string& bootstrap_token_file() const {
     return bootstrap_token_file_;
   }
+  // Seals and reveals personal data (docs/audit-and-privacy.md).
+  privacy::PersonalData* personal_data() { return personal_data_.get(); }
 
   // Stops cleanly: reports NOT_SERVING, ends subscriptions, lets in-flight
   // calls finish for up to config.shutdown_grace_seconds (appends already
@@ -65,9 +75,28 @@ class Server {
   // Blocks until Shutdown has completed.
   void Wait();
 
+  // Operations (docs/operations.md); the code is in server_ops.cc.
+  // The metrics endpoint's port; 0 when metrics_listen is empty.
+  int metrics_port() const;
+  // Every metric, in the Prometheus text format (what GET /metrics serves).
+  std::string ScrapeMetrics();
+  // One backup of every durable store into config.backup_dir, logged and
+  // counted in metrics. FailedPrecondition without a backup_dir.
+  absl::StatusOr<BackupSetOutcome> TakeBackup();
+
  private:
-  Server(const ServerConfig& config,
+  Server(const ServerConfig& config, std::unique_ptr<Metrics> metrics,
          std::unique_ptr<eventstore::EventStore> store);
+  // The metrics, slow-commit log and store options that feed them.
+  static std::unique_ptr<Metrics> NewMetrics();
+  static void ObserveCommits(const ServerConfig& config, Metrics* metrics,
+                             eventstore::EventStoreOptions* options);
+  // Admin service and backups: before the gRPC server is built. Metrics
+  // endpoint and backup schedule: once it serves; stopped first.
+  void CreateOps();
+  absl::Status StartOps();
+  void StopOps();
+  void ScheduleBackups();
   // The message bus (docs/bus.md), when config.nats_url is set: CreateBus
   // before the gRPC server is built (it registers BusService), StartBus
   // after it is up, StopBus first thing on Shutdown.
@@ -86,6 +115,8 @@ class Server {
   void StopCluster();
 
   const ServerConfig config_;
+  // Before the store: its commits are recorded here until it closes.
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<eventstore::EventStore> store_;
   std::unique_ptr<auth::AuthStore> auth_store_;
   std::unique_ptr<auth::Gate> gate_;
@@ -93,6 +124,10 @@ class Server {
   std::unique_ptr<auth::AccessLogService> access_log_service_;
   std::string internal_credential_;
   std::string bootstrap_token_file_;
+  // Personal data: sealed at append, revealed in replies
+  // (docs/audit-and-privacy.md).
+  std::unique_ptr<privacy::PersonalData> personal_data_;
+  std::unique_ptr<privacy::PrivacyService> privacy_service_;
   std::unique_ptr<EventStoreService> event_store_service_;
   std::unique_ptr<cpd::CommandRunner> command_runner_;
   // The CPD silo services.
@@ -107,6 +142,12 @@ class Server {
   std::unique_ptr<grpc::Service> bus_service_;
   std::unique_ptr<cluster::Placement> placement_;
   std::unique_ptr<grpc::Service> cluster_service_;
+  std::unique_ptr<BackupSet> backups_;
+  std::unique_ptr<grpc::Service> admin_service_;
+  std::unique_ptr<MetricsHttpServer> metrics_http_;
+  absl::Mutex schedule_mu_;
+  bool schedule_stop_ ABSL_GUARDED_BY(schedule_mu_) = false;
+  std::thread backup_schedule_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
   bool shut_down_ = false;

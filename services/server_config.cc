@@ -156,6 +156,28 @@ const std::vector<Option>& Options() {
                    "Longest wait between retries while NATS is unreachable, "
                    "in seconds.",
                    &ServerConfig::bus_retry_max_seconds, 1, 3600),
+      OptionalStringOption(
+          "metrics_listen",
+          "Address (host:port) of the Prometheus metrics endpoint, GET "
+          "/metrics. Empty turns it off.",
+          &ServerConfig::metrics_listen),
+      NumberOption("slow_commit_ms",
+                   "A commit (write and fsync) slower than this, in "
+                   "milliseconds, is logged as slow_commit; 0 logs none.",
+                   &ServerConfig::slow_commit_ms, 0, 3600000),
+      OptionalStringOption(
+          "backup_dir",
+          "Directory backups are written to (Admin.CreateBackup, "
+          "`throughline backup`, scheduled backups). Empty refuses backups.",
+          &ServerConfig::backup_dir),
+      NumberOption("backup_interval_minutes",
+                   "Minutes between scheduled backups into backup_dir; 0 "
+                   "takes none.",
+                   &ServerConfig::backup_interval_minutes, 0, 525600),
+      NumberOption("backup_keep",
+                   "Newest backups kept in backup_dir after each backup; 0 "
+                   "keeps all.",
+                   &ServerConfig::backup_keep, 0, 100000),
       OptionalStringOption("tls_cert_file",
                            "PEM certificate chain of the server. With "
                            "tls_key_file, turns TLS on (docs/security.md).",
@@ -172,6 +194,17 @@ const std::vector<Option>& Options() {
                  "Without TLS, allow listening on a non-loopback address "
                  "(credentials then cross the network in clear text).",
                  &ServerConfig::allow_insecure_listen),
+      OptionalStringOption(
+          "master_key_file",
+          "File with the master key wrapping personal-data keys (32 bytes or "
+          "64 hex digits, mode 0600). Empty: <data_dir>/master.key, created "
+          "if missing (quick start only; keep it outside data_dir and its "
+          "backups in production).",
+          &ServerConfig::master_key_file),
+      NumberOption("retention_interval_seconds",
+                   "How often the server runs the retention job itself, in "
+                   "seconds; 0 runs it only on request.",
+                   &ServerConfig::retention_interval_seconds, 0, 31536000),
       Option{"node_id",
              "This node's id in a cluster of nodes sharing the bus; each "
              "trust is then served by one node (docs/operations.md). Needs "
@@ -258,6 +291,13 @@ std::vector<OptionHelp> DescribeOptions() {
   return help;
 }
 
+std::string ConfigValue(const ServerConfig& config, const std::string& name) {
+  for (const Option& option : Options()) {
+    if (name == option.name) return option.get(config);
+  }
+  return "";
+}
+
 std::string ServerUsage() {
   std::string usage =
       "Usage: throughline-server [--config=FILE] [--option=value ...] "
@@ -322,6 +362,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(
     return absl::InvalidArgumentError(
         "bus_stream, bus_inbound_stream and bus_dead_letter_stream must be "
         "three different streams");
+  }
+  if (config.backup_interval_minutes > 0 && config.backup_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "backup_interval_minutes: scheduled backups need backup_dir");
   }
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return absl::InvalidArgumentError(

@@ -56,6 +56,20 @@ struct ServerConfig {
   // 3600).
   uint64_t bus_retry_max_seconds = 30;
 
+  // Operations (docs/operations.md).
+  // Address of the Prometheus metrics endpoint (GET /metrics), apart from the
+  // gRPC port; empty turns it off.
+  std::string metrics_listen;
+  // A commit (write and fsync) slower than this is logged; 0 logs none.
+  uint64_t slow_commit_ms = 1000;
+  // Directory Admin.CreateBackup and scheduled backups write to; empty
+  // refuses backups.
+  std::string backup_dir;
+  // Minutes between scheduled backups; 0 takes none.
+  uint64_t backup_interval_minutes = 0;
+  // Backups kept in backup_dir after each backup; 0 keeps all.
+  uint64_t backup_keep = 0;
+
   // Security (docs/security.md).
   // PEM certificate chain and private key of the server; both set turns TLS
   // on, both empty leaves it off.
@@ -69,6 +83,17 @@ struct ServerConfig {
   // address unless this is true (e.g. behind a TLS-terminating proxy on a
   // private network).
   bool allow_insecure_listen = false;
+
+  // Privacy (docs/audit-and-privacy.md).
+  // File holding the master key that wraps the data keys of personal data
+  // (32 bytes or 64 hex digits, mode 0600). Empty means
+  // "<data_dir>/master.key", created with a new random key when missing:
+  // a quick-start default only, since a backup of data_dir then holds the
+  // key beside the data it protects. Production keeps it elsewhere.
+  std::string master_key_file;
+  // How often the server runs the retention job by itself, in seconds; 0
+  // runs it only on request (0 to 31536000).
+  uint64_t retention_interval_seconds = 0;
 
   // Trusts across nodes (docs/operations.md). Off unless node_id is set,
   // which needs nats_url: then each trust is served by one node, recorded in
@@ -96,6 +121,9 @@ std::vector<OptionHelp> DescribeOptions();
 // unreadable config file. Sets *help_requested when --help was given.
 absl::StatusOr<ServerConfig> ParseServerConfig(
     const std::vector<std::string>& args, bool* help_requested);
+
+// The value of option `name` in `config`, as text ("" for an unknown name).
+std::string ConfigValue(const ServerConfig& config, const std::string& name);
 
 // The --help text.
 std::string ServerUsage();

@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "services/log.h"
 #include "services/server.h"
 #include "services/server_config.h"
 
@@ -29,8 +31,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!config.ok()) {
-    std::fprintf(stderr, "throughline-server: %s\n",
-                 std::string(config.status().message()).c_str());
+    throughline::services::Log(
+        throughline::services::LogLevel::kError, "config_invalid",
+        {{"msg", std::string(config.status().message())}});
     return 2;
   }
 
@@ -46,28 +49,46 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  absl::StatusOr<std::unique_ptr<throughline::services::Server>> server =
-      throughline::services::Server::Start(*config);
+  namespace services = throughline::services;
+  absl::StatusOr<std::unique_ptr<services::Server>> server =
+      services::Server::Start(*config);
   if (!server.ok()) {
-    std::fprintf(stderr, "throughline-server: %s\n",
-                 std::string(server.status().message()).c_str());
+    services::Log(services::LogLevel::kError, "start_failed",
+                  {{"msg", std::string(server.status().message())},
+                   {"code", absl::StatusCodeToString(server.status().code())}});
     return 1;
   }
-  std::fprintf(
-      stderr, "throughline-server: serving on %s (port %d), data in %s\n",
-      config->listen.c_str(), (*server)->port(), config->data_dir.c_str());
+  // The "(port N)" in msg is what scripts wait for.
+  services::LogFields fields = {
+      {"msg", absl::StrCat("serving on ", config->listen, " (port ",
+                           (*server)->port(), "), data in ", config->data_dir)},
+      {"listen", config->listen},
+      {"port", absl::StrCat((*server)->port())},
+      {"data_dir", config->data_dir},
+      {"metrics_port", absl::StrCat((*server)->metrics_port())},
+  };
+  // The whole configuration, so a log shows what the server ran with.
+  for (const services::OptionHelp& option : services::DescribeOptions()) {
+    fields.emplace_back(absl::StrCat("config.", option.name),
+                        services::ConfigValue(*config, option.name));
+  }
+  services::Log(services::LogLevel::kInfo, "serving", fields);
   if (!(*server)->bootstrap_token_file().empty()) {
-    std::fprintf(stderr,
-                 "throughline-server: first start: an operator token is in "
-                 "%s (readable by you only; see docs/security.md)\n",
-                 (*server)->bootstrap_token_file().c_str());
+    services::Log(services::LogLevel::kInfo, "operator_token_written",
+                  {{"msg", absl::StrCat("first start: an operator token is in ",
+                                        (*server)->bootstrap_token_file(),
+                                        " (readable by you only; see "
+                                        "docs/security.md)")},
+                   {"path", (*server)->bootstrap_token_file()}});
   }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  std::fprintf(stderr, "throughline-server: signal %d, shutting down\n",
-               signal_number);
+  services::Log(
+      services::LogLevel::kInfo, "shutting_down",
+      {{"msg", absl::StrCat("signal ", signal_number, ", shutting down")},
+       {"signal", absl::StrCat(signal_number)}});
   (*server)->Shutdown();
-  std::fprintf(stderr, "throughline-server: stopped\n");
+  services::Log(services::LogLevel::kInfo, "stopped", {{"msg", "stopped"}});
   return 0;
 }

@@ -93,7 +93,8 @@ class RawDb {
     for (const char* name :
          {rocksdb::kDefaultColumnFamilyName.c_str(),
           eventstore::kLogColumnFamily, eventstore::kStreamsColumnFamily,
-          eventstore::kIdsColumnFamily, eventstore::kChainColumnFamily}) {
+          eventstore::kIdsColumnFamily, eventstore::kChainColumnFamily,
+          eventstore::kSecretsColumnFamily}) {
       families.emplace_back(name, rocksdb::ColumnFamilyOptions());
     }
     rocksdb::Status status = rocksdb::DB::Open(rocksdb::DBOptions(), path,

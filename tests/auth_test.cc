@@ -243,12 +243,18 @@ std::map<std::string, Expected> RoleMatrix() {
   set("throughline.bus.v1.BusService", {"GetBusStatus"}, {{kOp}});
   set("throughline.cluster.v1.ClusterService",
       {"GetTrustOwner", "RestoreTrust", "MoveTrust"}, {{kOp}});
+  set("throughline.admin.v1.Admin", {"CreateBackup", "ListBackups"}, {{kOp}});
   set("throughline.auth.v1.AuthService",
       {"CreateToken", "ListTokens", "RevokeToken"}, {{kOp, kAdmin}});
   set("throughline.auth.v1.AuthService", {"WhoAmI"},
       {{kOp, kAdmin, kWriter, kTrust, kSchool, kStaff, kAudit}});
   set("throughline.auth.v1.AccessLogService", {"ListAccess"},
       {{kAdmin, kAudit, kStaff}});
+  set("throughline.privacy.v1.PrivacyService",
+      {"EraseSubject", "ExportSubject", "SetRetentionSchedule", "RunRetention"},
+      {{kAdmin}});
+  set("throughline.privacy.v1.PrivacyService", {"GetRetentionSchedule"},
+      {{kAdmin, kAudit}});
   return m;
 }
 

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -857,10 +858,72 @@ TEST_F(CliCpdTest, RecordsFromFlags) {
   EXPECT_THAT(joined.department_ids(),
               ElementsAre("north-maths", "north-science"));
   EXPECT_EQ(joined.role(), cpd::STAFF_ROLE_EARLY_CAREER_TEACHER);
+  // Stored sealed; revealed, the name given.
+  EXPECT_EQ(joined.personal().display_name(), "");
+  EXPECT_TRUE(joined.personal().has_sealed());
+  ASSERT_TRUE(server_->personal_data()->Reveal(kTrust, &joined).ok());
   EXPECT_EQ(joined.personal().display_name(), "Ada Lovelace");
   EXPECT_EQ(event.record.actor(), "hr-admin");
   EXPECT_EQ(event.record.source_platform(), "hr-system");
   EXPECT_EQ(event.record.type(), "StaffMemberJoined");
+}
+
+TEST_F(CliCpdTest, SubjectExportEraseAndRetention) {
+  Seed();
+  RecordOk({"RecordStaffLeft", "left.staff_id=t1",
+            "--occurred-at=2025-10-01T00:00:00Z"});
+  const TempDir out;
+  const std::string csv_path = out.path() + "/t1.csv";
+  Result csv = Run({"--tenant=northfield", "subject", "export", "t1",
+                    "--format=csv", "--output", csv_path});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  std::ifstream csv_file(csv_path);
+  std::stringstream csv_text;
+  csv_text << csv_file.rdbuf();
+  const std::vector<std::string> rows = Lines(csv_text.str());
+  ASSERT_EQ(rows.size(), 3u);  // Header, joined, left.
+  EXPECT_THAT(rows[0], StartsWith("position,occurred_at,"));
+  EXPECT_THAT(rows[1], HasSubstr("StaffMemberJoined"));
+  EXPECT_THAT(rows[1], HasSubstr("Ada"));
+  EXPECT_THAT(rows[2], HasSubstr("StaffMemberLeft"));
+
+  Result json = Run({"--tenant=northfield", "subject", "export", "t1"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  Json exported = Json::parse(json.out);
+  ASSERT_THAT(exported["events"], SizeIs(2));
+  EXPECT_EQ(exported["events"][0]["event"]["staff_member_joined"]["personal"]
+                    ["display_name"],
+            "Ada");
+
+  // Erasure needs --yes; then the name reads as erased.
+  Result refused = Run({"--tenant=northfield", "subject", "erase", "t2"});
+  EXPECT_EQ(refused.exit_code, 2);
+  Result erased =
+      Run({"--tenant=northfield", "subject", "erase", "t2", "--yes"});
+  ASSERT_EQ(erased.exit_code, 0) << erased.err;
+  EXPECT_THAT(Json::parse(erased.out)["erased_kinds"],
+              ElementsAre("PERSONAL_DATA_KIND_STAFF_DETAILS"));
+  Json t2 =
+      Json::parse(Run({"--tenant=northfield", "subject", "export", "t2"}).out);
+  EXPECT_EQ(t2["events"][0]["event"]["staff_member_joined"]["personal"]
+              ["display_name"],
+            "[erased]");
+
+  // Retention: set, show, run (t1 left more than a year ago).
+  Result set = Run({"--tenant=northfield", "retention", "set",
+                    "staff-details=1", "appraisal=6"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  Result shown = Run({"--tenant=northfield", "retention", "show"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_THAT(Json::parse(shown.out)["rules"], SizeIs(2));
+  EXPECT_EQ(
+      Run({"--tenant=northfield", "retention", "set", "nonsense=1"}).exit_code,
+      2);
+  Result run = Run({"--tenant=northfield", "retention", "run"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  Json report = Json::parse(run.out);
+  ASSERT_THAT(report["erased"], SizeIs(1));
+  EXPECT_EQ(report["erased"][0]["staff_id"], "t1");
 }
 
 TEST_F(CliCpdTest, RecordsFromJsonAndFlagsTogether) {

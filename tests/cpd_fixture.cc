@@ -63,14 +63,23 @@ void CpdFixture::SetUp() {
   ASSERT_TRUE(auth_store.ok()) << auth_store.status();
   auth_store_ = *std::move(auth_store);
   gate_ = std::make_unique<services::auth::Gate>(auth_store_.get());
-  runner_ = std::make_unique<services::cpd::CommandRunner>(store_.get());
+  personal_data_ = std::make_unique<services::privacy::PersonalData>(
+      store_.get(), std::string(services::privacy::kKeyBytes, 'k'));
+  runner_ = std::make_unique<services::cpd::CommandRunner>(
+      store_.get(), personal_data_.get());
   services_.push_back(
       std::make_unique<services::cpd::OrganisationService>(runner_.get()));
   services_.push_back(
       std::make_unique<services::cpd::StaffDirectoryService>(runner_.get()));
   AddServices(runner_.get(), &services_);
   event_store_service_ = std::make_unique<services::EventStoreService>(
-      store_.get(), auth_store_.get());
+      store_.get(), auth_store_.get(),
+      [pd = personal_data_.get()](const std::string& tenant,
+                                  eventstore::v1::RecordedEvent* event) {
+        return pd->RevealStoredEvent(tenant, event->type(),
+                                     event->content_type(),
+                                     event->mutable_data());
+      });
 
   grpc::ServerBuilder builder;
   int port = 0;

@@ -88,12 +88,19 @@ class CpdFixture : public ::testing::Test {
   std::vector<cpd::CpdEvent> StreamEvents(const std::string& stream) const;
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // The store, and the sealing of personal data the runner uses (set
+  // before AddServices is called).
+  eventstore::EventStore* store() const { return store_.get(); }
+  services::privacy::PersonalData* personal_data() const {
+    return personal_data_.get();
+  }
   std::unique_ptr<cpd::OrganisationService::Stub> organisation_;
   std::unique_ptr<cpd::StaffDirectoryService::Stub> staff_;
 
  private:
   TempDir dir_;
   std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<services::privacy::PersonalData> personal_data_;
   std::unique_ptr<services::auth::AuthStore> auth_store_;
   std::unique_ptr<services::auth::Gate> gate_;
   mutable absl::Mutex tokens_mu_;

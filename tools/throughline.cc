@@ -41,8 +41,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -55,12 +58,16 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "nlohmann/json.hpp"
+#include "services/backup.h"
+#include "throughline/admin/v1/admin.grpc.pb.h"
 #include "throughline/auth/v1/auth.grpc.pb.h"
 #include "throughline/bus/v1/bus.grpc.pb.h"
 #include "throughline/cluster/v1/cluster.grpc.pb.h"
 #include "throughline/cpd/v1/organisation.grpc.pb.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
+#include "throughline/privacy/v1/privacy.grpc.pb.h"
 #include "tools/cli_args.h"
 #include "tools/cli_json.h"
 #include "tools/cli_record.h"
@@ -74,6 +81,7 @@ namespace v1 = ::throughline::eventstore::v1;
 namespace cpd = ::throughline::cpd::v1;
 namespace health = ::grpc::health::v1;
 using InsightsStub = ::throughline::insights::v1::Insights::Stub;
+namespace privacy = ::throughline::privacy::v1;
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
@@ -326,6 +334,41 @@ Views (the joined-up views of the trust, docs/views.md):
   the spend by area, decisions the decisions, views the status; a text
   cell starting with = + - or @ gets a leading ' so that a spreadsheet
   does not run it.
+
+  backup [--list]
+      Asks the server for an online backup of every durable store into its
+      backup_dir and prints the Backup (id, and per store the bytes and
+      files, and how many were new rather than shared with earlier
+      backups). --list prints the backups in backup_dir instead.
+  restore --backup-dir DIR --data-dir DIR [--backup-id N]
+      Offline (no server involved): restores backup N (default: the
+      newest) of DIR into a new or empty data directory, checking every
+      file's checksum, and prints {"backupId":N,"dataDir":...}. Start a
+      server on that data directory; it rebuilds the views from the log.
+
+Privacy (personal data, docs/audit-and-privacy.md):
+  subject export STAFF_ID [--format json|csv] [--output FILE]
+      Every event about the staff member with their personal data
+      decrypted (or marked erased), and the erasures of their data. json
+      (default) prints the whole ExportSubjectResponse; csv one row per
+      event: position, occurred_at, recorded_at, stream, type, event_id,
+      actor, matched_fields (';'-separated), event (its JSON).
+        --output FILE       write to FILE (created mode 0600) instead of
+                            stdout
+  subject erase STAFF_ID --yes [--request-id X]
+      Erases all of the staff member's personal data (names, emails,
+      notes) by destroying their keys; events, positions and every view's
+      figures stay. Cannot be undone; --yes confirms. Prints the
+      EraseSubjectResponse.
+  retention show
+      Prints the trust's retention schedule.
+  retention set [KIND=YEARS ...] [--request-id X]
+      Replaces the schedule: each KIND of personal data (staff-details,
+      observation, coaching, appraisal, follow-up) is erased YEARS whole
+      years after the staff member leaves; kinds not named are kept. No
+      KIND=YEARS clears the schedule.
+  retention run [--request-id X]
+      Erases what the schedule says is due now and prints what was erased.
 
 Global flags (before or after the command):
   --server=HOST:PORT    the server (default: $THROUGHLINE_SERVER, else
@@ -1286,6 +1329,72 @@ int RunHealth(const GlobalOptions& options, const ParsedArgs& args) {
 }
 
 // ---------------------------------------------------------------------------
+// Backup and restore (docs/operations.md#backup-and-restore).
+
+constexpr FlagSpec kBackupFlags[] = {{"list", false}};
+
+int RunBackup(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, "backup", 0))
+    return *error;
+  Client client(options);
+  std::unique_ptr<::throughline::admin::v1::Admin::Stub> stub =
+      ::throughline::admin::v1::Admin::NewStub(client.channel());
+  grpc::Status status;
+  if (args.Has("list")) {
+    ::throughline::admin::v1::ListBackupsResponse response;
+    status = stub->ListBackups(client.NewContext().get(),
+                               ::throughline::admin::v1::ListBackupsRequest(),
+                               &response);
+    if (!status.ok()) return CallError(status);
+    Printed printed = PrintMessage(response);
+    return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+  }
+  ::throughline::admin::v1::Backup response;
+  status = stub->CreateBackup(client.NewContext().get(),
+                              ::throughline::admin::v1::CreateBackupRequest(),
+                              &response);
+  if (!status.ok()) return CallError(status);
+  Printed printed = PrintMessage(response);
+  return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+}
+
+constexpr FlagSpec kRestoreFlags[] = {
+    {"backup-dir"}, {"data-dir"}, {"backup-id"}};
+
+int RunRestore(const GlobalOptions& options, const ParsedArgs& args) {
+  if (std::optional<int> error = CheckPositional(args, "restore", 0))
+    return *error;
+  if (!args.Has("backup-dir")) {
+    return UsageError("restore: --backup-dir is required");
+  }
+  if (!args.Has("data-dir")) {
+    return UsageError("restore: --data-dir is required");
+  }
+  std::optional<int> error;
+  std::optional<uint64_t> id = OptionalUint64(args, "backup-id", &error);
+  if (error.has_value()) return *error;
+  if (id.has_value() && (*id == 0 || *id > UINT32_MAX)) {
+    return UsageError("--backup-id: must be a backup id from 1 to 4294967295");
+  }
+  const std::string backup_dir = *args.Get("backup-dir");
+  const std::string data_dir = *args.Get("data-dir");
+  absl::StatusOr<uint32_t> restored = services::RestoreBackup(
+      backup_dir, id.has_value() ? std::optional<uint32_t>(*id) : std::nullopt,
+      data_dir);
+  if (!restored.ok()) {
+    return LocalError(absl::StrCat(
+        "restore: ", absl::StatusCodeToString(restored.status().code()), ": ",
+        restored.status().message()));
+  }
+  const nlohmann::json line = {{"backupId", *restored}, {"dataDir", data_dir}};
+  if (!WriteLine(line.dump()) && errno != EPIPE) {
+    return LocalError(
+        absl::StrCat("cannot write to stdout: ", std::strerror(errno)));
+  }
+  return kExitOk;
+}
+
+// ---------------------------------------------------------------------------
 // CPD commands.
 
 constexpr FlagSpec kRecordFlags[] = {
@@ -1991,6 +2100,183 @@ int RunViews(const GlobalOptions& options, const ParsedArgs& args) {
   return PrintView(response, *format);
 }
 
+constexpr FlagSpec kSubjectFlags[] = {
+    {"format"}, {"output"}, {"yes", false}, {"request-id"}};
+constexpr FlagSpec kRetentionFlags[] = {{"request-id"}};
+
+// "appraisal", "follow-up", "PERSONAL_DATA_KIND_APPRAISAL", ... as a kind.
+std::optional<cpd::PersonalDataKind> ParseKind(absl::string_view text) {
+  std::string name(text);
+  for (char& c : name) c = c == '-' ? '_' : absl::ascii_toupper(c);
+  if (!absl::StartsWith(name, "PERSONAL_DATA_KIND_")) {
+    name = absl::StrCat("PERSONAL_DATA_KIND_", name);
+  }
+  cpd::PersonalDataKind kind;
+  if (!cpd::PersonalDataKind_Parse(name, &kind) ||
+      kind == cpd::PERSONAL_DATA_KIND_UNSPECIFIED) {
+    return std::nullopt;
+  }
+  return kind;
+}
+
+std::string ExportCsv(const privacy::ExportSubjectResponse& response) {
+  std::string out =
+      "position,occurred_at,recorded_at,stream,type,event_id,actor,"
+      "matched_fields,event\n";
+  for (const privacy::SubjectEvent& event : response.events()) {
+    absl::StatusOr<std::string> json = MessageToJsonLine(event.event());
+    const std::vector<std::string> cells = {
+        absl::StrCat(event.position()),
+        google::protobuf::util::TimeUtil::ToString(event.occurred_at()),
+        google::protobuf::util::TimeUtil::ToString(event.recorded_at()),
+        event.stream(),
+        event.type(),
+        event.event_id(),
+        event.actor(),
+        absl::StrJoin(event.matched_fields(), ";"),
+        json.ok() ? *json : ""};
+    for (size_t i = 0; i < cells.size(); ++i) {
+      absl::StrAppend(&out, i == 0 ? "" : ",", CsvField(cells[i]));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+int RunSubject(const GlobalOptions& options, const ParsedArgs& args) {
+  if (args.positional.empty()) {
+    return UsageError("subject: missing export or erase");
+  }
+  const std::string& action = args.positional[0];
+  if (action != "export" && action != "erase") {
+    return UsageError(absl::StrCat("subject: unknown action \"", action,
+                                   "\" (export or erase)"));
+  }
+  if (std::optional<int> error =
+          CheckPositional(args, "subject", 2, "STAFF_ID")) {
+    return *error;
+  }
+  const std::string& staff_id = args.positional[1];
+  if (staff_id.empty()) return UsageError("subject: empty STAFF_ID");
+  Client client(options);
+  std::unique_ptr<privacy::PrivacyService::Stub> stub =
+      privacy::PrivacyService::NewStub(client.channel());
+  if (action == "erase") {
+    if (!args.Has("yes")) {
+      return UsageError(
+          "subject erase: erasure cannot be undone; add --yes to confirm");
+    }
+    privacy::EraseSubjectRequest request;
+    request.set_request_id(args.Get("request-id").value_or(NewUuid()));
+    request.set_staff_id(staff_id);
+    privacy::EraseSubjectResponse response;
+    grpc::Status status =
+        stub->EraseSubject(client.NewContext().get(), request, &response);
+    if (!status.ok()) return CallError(status);
+    Printed printed = PrintMessage(response);
+    return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+  }
+  const std::string format = args.Get("format").value_or("json");
+  if (format != "json" && format != "csv") {
+    return UsageError(absl::StrCat("subject export: --format: \"", format,
+                                   "\" is not json or csv"));
+  }
+  privacy::ExportSubjectRequest request;
+  request.set_staff_id(staff_id);
+  privacy::ExportSubjectResponse response;
+  grpc::Status status =
+      stub->ExportSubject(client.NewContext().get(), request, &response);
+  if (!status.ok()) return CallError(status);
+  std::string text;
+  if (format == "csv") {
+    text = ExportCsv(response);
+  } else {
+    absl::StatusOr<std::string> json = MessageToJsonLine(response);
+    if (!json.ok()) return LocalError(json.status().message());
+    text = *json + "\n";
+  }
+  if (std::optional<std::string> output = args.Get("output")) {
+    // Personal data: readable by the owner only.
+    const int fd = open(output->c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, text.data(), text.size()) !=
+                      static_cast<ssize_t>(text.size())) {
+      if (fd >= 0) close(fd);
+      return LocalError(
+          absl::StrCat("cannot write ", *output, ": ", std::strerror(errno)));
+    }
+    close(fd);
+    return kExitOk;
+  }
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
+      std::fflush(stdout) != 0) {
+    return errno == EPIPE ? kExitOk
+                          : LocalError(absl::StrCat("cannot write to stdout: ",
+                                                    std::strerror(errno)));
+  }
+  return kExitOk;
+}
+
+int RunRetention(const GlobalOptions& options, const ParsedArgs& args) {
+  if (args.positional.empty()) {
+    return UsageError("retention: missing show, set or run");
+  }
+  const std::string& action = args.positional[0];
+  Client client(options);
+  std::unique_ptr<privacy::PrivacyService::Stub> stub =
+      privacy::PrivacyService::NewStub(client.channel());
+  grpc::Status status;
+  if (action == "show" || action == "run") {
+    if (std::optional<int> error = CheckPositional(args, "retention", 1)) {
+      return *error;
+    }
+  }
+  std::unique_ptr<google::protobuf::Message> response;
+  if (action == "show") {
+    auto schedule = std::make_unique<privacy::RetentionSchedule>();
+    status = stub->GetRetentionSchedule(client.NewContext().get(),
+                                        privacy::GetRetentionScheduleRequest(),
+                                        schedule.get());
+    response = std::move(schedule);
+  } else if (action == "set") {
+    privacy::SetRetentionScheduleRequest request;
+    request.set_request_id(args.Get("request-id").value_or(NewUuid()));
+    for (size_t i = 1; i < args.positional.size(); ++i) {
+      const std::string& rule = args.positional[i];
+      const size_t eq = rule.find('=');
+      std::optional<cpd::PersonalDataKind> kind =
+          eq == std::string::npos ? std::nullopt
+                                  : ParseKind(rule.substr(0, eq));
+      uint32_t years = 0;
+      if (!kind.has_value() || !absl::SimpleAtoi(rule.substr(eq + 1), &years)) {
+        return UsageError(absl::StrCat(
+            "retention set: \"", rule,
+            "\" is not KIND=YEARS (kinds: staff-details, observation, "
+            "coaching, appraisal, follow-up)"));
+      }
+      privacy::RetentionRule* out = request.mutable_schedule()->add_rules();
+      out->set_kind(*kind);
+      out->set_years_after_leaving(years);
+    }
+    auto schedule = std::make_unique<privacy::RetentionSchedule>();
+    status = stub->SetRetentionSchedule(client.NewContext().get(), request,
+                                        schedule.get());
+    response = std::move(schedule);
+  } else if (action == "run") {
+    privacy::RunRetentionRequest request;
+    request.set_request_id(args.Get("request-id").value_or(NewUuid()));
+    auto report = std::make_unique<privacy::RunRetentionResponse>();
+    status =
+        stub->RunRetention(client.NewContext().get(), request, report.get());
+    response = std::move(report);
+  } else {
+    return UsageError(absl::StrCat("retention: unknown action \"", action,
+                                   "\" (show, set or run)"));
+  }
+  if (!status.ok()) return CallError(status);
+  Printed printed = PrintMessage(*response);
+  return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+}
+
 struct Command {
   absl::string_view name;
   absl::Span<const FlagSpec> flags;  // Beside the global flags.
@@ -2007,6 +2293,8 @@ constexpr Command kCommands[] = {
     {"health", {}, RunHealth},
     {"bus-status", {}, RunBusStatus},
     {"trust", kTrustFlags, RunTrust},
+    {"backup", kBackupFlags, RunBackup},
+    {"restore", kRestoreFlags, RunRestore},
     {"record", kRecordFlags, RunRecord},
     {"areas", {}, RunAreas},
     {"demo", kDemoFlags, RunDemo},
@@ -2022,6 +2310,8 @@ constexpr Command kCommands[] = {
     {"tokens", kTokensFlags, RunTokens},
     {"whoami", {}, RunWhoAmI},
     {"access-log", kAccessLogFlags, RunAccessLog},
+    {"subject", kSubjectFlags, RunSubject},
+    {"retention", kRetentionFlags, RunRetention},
 };
 
 int Main(std::vector<std::string> args) {

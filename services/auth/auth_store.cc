@@ -357,4 +357,9 @@ absl::StatusOr<std::vector<v1::AccessEntry>> AuthStore::ListAccess(
   return out;
 }
 
+absl::StatusOr<eventstore::BackupOutcome> AuthStore::Backup(
+    const std::string& backup_dir, const std::string& metadata) {
+  return eventstore::BackupRocksDb(db_.get(), backup_dir, metadata);
+}
+
 }  // namespace throughline::services::auth

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "eventstore/rocksdb_backup.h"
 #include "rocksdb/db.h"
 #include "services/auth/auth_record.pb.h"
 #include "throughline/auth/v1/auth.pb.h"
@@ -87,6 +88,11 @@ class AuthStore {
   // ROLE_INTERNAL, token id kInternalTokenId) and returns its bearer text.
   // Lives until the store is closed; never written to disk.
   std::string CreateInternalCredential();
+
+  // An online backup of the store into the BackupEngine directory
+  // `backup_dir` (see eventstore/rocksdb_backup.h), tagged with `metadata`.
+  absl::StatusOr<eventstore::BackupOutcome> Backup(
+      const std::string& backup_dir, const std::string& metadata);
 
   // Appends one entry to the access log of `trust`, synced.
   absl::Status RecordAccess(absl::string_view trust,

@@ -80,11 +80,11 @@ class GateInterceptor : public grpc::experimental::Interceptor {
           methods->GetRecvInitialMetadata();
       std::shared_ptr<const grpc::AuthContext> auth_context =
           info_->server_context()->auth_context();
-      verdict_ = gate_->Decide(info_->method(), *metadata, auth_context.get())
-                     .SerializeAsString();
-      metadata->erase(grpc::string_ref(VerdictKey()));
-      metadata->emplace(grpc::string_ref(VerdictKey()),
-                        grpc::string_ref(verdict_));
+      verdict_ =
+          gate_->VerdictEntry(info_->method(), *metadata, auth_context.get());
+      metadata->erase(grpc::string_ref(verdict_.first));
+      metadata->emplace(grpc::string_ref(verdict_.first),
+                        grpc::string_ref(verdict_.second));
     }
     methods->Proceed();
   }
@@ -93,7 +93,7 @@ class GateInterceptor : public grpc::experimental::Interceptor {
   const Gate* const gate_;
   grpc::experimental::ServerRpcInfo* const info_;
   // Lives as long as the call: the metadata map refers to it.
-  std::string verdict_;
+  std::pair<std::string, std::string> verdict_;
 };
 
 class GateInterceptorFactory
@@ -165,6 +165,14 @@ storage::Verdict Gate::Decide(
     return Refused(s.code(), s.message(), method);
   }
   return verdict;
+}
+
+std::pair<std::string, std::string> Gate::VerdictEntry(
+    absl::string_view method,
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+    const grpc::AuthContext* auth_context) const {
+  return {VerdictKey(),
+          Decide(method, metadata, auth_context).SerializeAsString()};
 }
 
 absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context) {

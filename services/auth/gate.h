@@ -16,8 +16,10 @@
 #ifndef THROUGHLINE_SERVICES_AUTH_GATE_H_
 #define THROUGHLINE_SERVICES_AUTH_GATE_H_
 
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -53,6 +55,14 @@ class Gate {
   // The verdict for a call of `method` with `metadata` and the
   // connection's `auth_context` (may be null).
   storage::Verdict Decide(
+      absl::string_view method,
+      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+      const grpc::AuthContext* auth_context) const;
+
+  // The metadata entry (key, value) by which the verdict for `method`
+  // reaches Admit. The interceptor adds it to every call; code that calls a
+  // handler directly, without a server (the fuzzers), adds it itself.
+  std::pair<std::string, std::string> VerdictEntry(
       absl::string_view method,
       const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
       const grpc::AuthContext* auth_context) const;

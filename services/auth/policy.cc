@@ -87,9 +87,20 @@ absl::flat_hash_map<std::string, Rule> BuildRules() {
       {false, kViewers | kAuditor});
   add("throughline.insights.v1.Insights", {"RebuildViews"}, {false, kAdmin});
 
+  // Personal data rights (docs/audit-and-privacy.md): the trust's admins,
+  // who act for its data protection officer; auditors see the schedule.
+  add("throughline.privacy.v1.PrivacyService",
+      {"EraseSubject", "ExportSubject", "SetRetentionSchedule", "RunRetention"},
+      {false, kAdmin});
+  add("throughline.privacy.v1.PrivacyService", {"GetRetentionSchedule"},
+      {false, kAdmin | kAuditor});
+
   add("throughline.bus.v1.BusService", {"GetBusStatus"}, {false, kOperator});
   add("throughline.cluster.v1.ClusterService",
       {"GetTrustOwner", "RestoreTrust", "MoveTrust"}, {false, kOperator});
+  // Backups hold every trust's data.
+  add("throughline.admin.v1.Admin", {"CreateBackup", "ListBackups"},
+      {false, kOperator});
 
   add("throughline.auth.v1.AuthService",
       {"CreateToken", "ListTokens", "RevokeToken"},

@@ -48,45 +48,6 @@ bool IsPermanent(grpc::StatusCode code) {
   }
 }
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    default:
-      return "UNKNOWN";
-  }
-}
-
 // The FieldViolation.field of an error, or "".
 std::string ViolatedField(const grpc::Status& status) {
   google::rpc::Status rich;
@@ -411,13 +372,13 @@ absl::StatusOr<Ingest::Outcome> Ingest::Handle(natsMsg* msg) {
   // (which consumes the same stream) or for after a move.
   if (IsPermanent(call_status.error_code()) &&
       !OwnerFromGrpcStatus(call_status).has_value()) {
-    return dead_letter(CodeName(call_status.error_code()),
+    return dead_letter(GrpcCodeName(call_status.error_code()),
                        call_status.error_message(), ViolatedField(call_status));
   }
   absl::MutexLock lock(&mu_);
   status_.last_error.message =
       absl::StrCat(subject, " (sequence ", sequence,
-                   "): ", CodeName(call_status.error_code()), ": ",
+                   "): ", GrpcCodeName(call_status.error_code()), ": ",
                    call_status.error_message(), "; will retry");
   status_.last_error.time = absl::Now();
   return Outcome::kRetry;

@@ -83,7 +83,9 @@ std::string RequestEventId(const std::string& tenant,
   return eventstore::FormatUuid(id);
 }
 
-CommandRunner::CommandRunner(eventstore::EventStore* store) : store_(store) {}
+CommandRunner::CommandRunner(eventstore::EventStore* store,
+                             privacy::PersonalData* personal_data)
+    : store_(store), personal_data_(personal_data) {}
 
 CommandRunner::Trust* CommandRunner::TrustFor(const std::string& tenant) {
   absl::MutexLock lock(&mu_);
@@ -124,6 +126,15 @@ grpc::Status CommandRunner::Read(
   if (absl::Status s = CatchUp(*tenant, &trust->state); !s.ok()) {
     return ToGrpcStatus(s);
   }
+  return read(trust->state);
+}
+
+absl::Status CommandRunner::ReadTenant(
+    const std::string& tenant,
+    const std::function<absl::Status(const TrustState&)>& read) {
+  Trust* trust = TrustFor(tenant);
+  absl::MutexLock lock(&trust->mu);
+  if (absl::Status s = CatchUp(tenant, &trust->state); !s.ok()) return s;
   return read(trust->state);
 }
 
@@ -208,6 +219,13 @@ grpc::Status CommandRunner::Run(const grpc::ServerContextBase& context,
   }
   absl::StatusOr<Decision> decision = decide(state, when);
   if (!decision.ok()) return ToGrpcStatus(decision.status());
+  // Personal data is stored only in its sealed form.
+  for (v1::CpdEvent& event : decision->events) {
+    if (absl::Status s = personal_data_->Seal(*tenant, state, &event);
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
 
   eventstore::AppendRequest append;
   append.tenant = *tenant;

@@ -9,7 +9,8 @@
 //     request_id with a different request is ALREADY_EXISTS);
 //  3. serializes the trust's commands: under the trust's lock it brings the
 //     trust's state up to the log head, checks occurred_at, lets the RPC
-//     decide what to append against that state, and appends it durably.
+//     decide what to append against that state, seals the personal data of
+//     the decided events (privacy::PersonalData) and appends them durably.
 // Because the trust's commands are serialized and each sees every event
 // committed before it, every check an RPC makes is strict, also those that
 // read other streams.
@@ -32,6 +33,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/server_context.h"
 #include "projections/trust_state.h"
+#include "services/privacy/personal_data.h"
 #include "services/tenant.h"
 #include "throughline/cpd/v1/record.pb.h"
 
@@ -63,8 +65,9 @@ class CommandRunner {
   using Decide = std::function<absl::StatusOr<Decision>(
       const TrustState&, absl::Time occurred_at)>;
 
-  // `store` must outlive the runner.
-  explicit CommandRunner(eventstore::EventStore* store);
+  // `store` and `personal_data` must outlive the runner.
+  CommandRunner(eventstore::EventStore* store,
+                privacy::PersonalData* personal_data);
 
   // Refuses the calls of tenants this server does not serve (cluster
   // placement); nullptr (the default) serves every tenant. Set before
@@ -97,6 +100,10 @@ class CommandRunner {
   // trust's lock. For read-only RPCs.
   grpc::Status Read(const grpc::ServerContextBase& context,
                     const std::function<grpc::Status(const TrustState&)>& read);
+  // Read for a tenant named by the caller (e.g. a server-side job).
+  absl::Status ReadTenant(
+      const std::string& tenant,
+      const std::function<absl::Status(const TrustState&)>& read);
 
  private:
   struct Trust {
@@ -108,6 +115,7 @@ class CommandRunner {
   absl::Status CatchUp(const std::string& tenant, TrustState* state);
 
   eventstore::EventStore* const store_;
+  privacy::PersonalData* const personal_data_;
   const TenantGate* gate_ = nullptr;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<Trust>> trusts_
