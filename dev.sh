@@ -27,6 +27,7 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libssl-dev openssl nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev python3-grpcio python3-protobuf
   nats-server libnats-dev nodejs
+  libgoogle-perftools-dev  # tcmalloc for the server
   libcpp-httplib-dev
   prometheus  # for promtool, which checks the metrics in a test; the daemon is not used
   systemd     # for systemd-analyze, which checks deploy/throughline-server.service

@@ -363,7 +363,7 @@ int Main(int argc, char** argv) {
            }},
           {"decision-audit",
            [&] {
-             return projections::DecisionAudit(*history, params, load).status();
+             return projections::DecisionAudit(*history, params).status();
            }},
           {"programme-design",
            [&] {

@@ -206,12 +206,10 @@ THROUGHLINE_VIEW_BENCHMARK(
 THROUGHLINE_VIEW_BENCHMARK(Impact,
                            (benchmark::DoNotOptimize(projections::Impact(h, p)),
                             true));
-// Replays each cited position by loading the history as of it from the
-// FactStore, as the Insights service does.
-THROUGHLINE_VIEW_BENCHMARK(
-    DecisionAudit, projections::DecisionAudit(h, p, [&d](uint64_t position) {
-                     return d.Load(position);
-                   }).ok());
+// Replays each cited position from the loaded history's own facts, as the
+// Insights service does.
+THROUGHLINE_VIEW_BENCHMARK(DecisionAudit,
+                           projections::DecisionAudit(h, p).ok());
 THROUGHLINE_VIEW_BENCHMARK(
     ProgrammeDesign,
     (benchmark::DoNotOptimize(projections::ProgrammeDesign(h, p)), true));

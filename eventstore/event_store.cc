@@ -19,8 +19,11 @@
 #include "eventstore/format.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/memtablerep.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
 
 namespace throughline::eventstore {
 namespace {
@@ -73,6 +76,15 @@ std::string PrefixEnd(std::string prefix) {
 
 }  // namespace
 
+std::shared_ptr<const StorageMemory> NewStorageMemory(
+    size_t block_cache_bytes, size_t write_buffer_bytes) {
+  auto memory = std::make_shared<StorageMemory>();
+  memory->cache = rocksdb::NewLRUCache(block_cache_bytes + write_buffer_bytes);
+  memory->write_buffers = std::make_shared<rocksdb::WriteBufferManager>(
+      write_buffer_bytes, memory->cache);
+  return memory;
+}
+
 std::string ExpectedRevision::ToString() const {
   switch (kind) {
     case Kind::kAny:
@@ -94,6 +106,21 @@ bool LogFilter::Matches(const EventRecord& record) const {
   }
   if (!categories.empty()) {
     const absl::string_view category = StreamCategory(record.stream());
+    if (std::find(categories.begin(), categories.end(), category) ==
+        categories.end()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool LogFilter::Matches(const EventRecordView& record) const {
+  if (!types.empty() &&
+      std::find(types.begin(), types.end(), record.type) == types.end()) {
+    return false;
+  }
+  if (!categories.empty()) {
+    const absl::string_view category = StreamCategory(record.stream);
     if (std::find(categories.begin(), categories.end(), category) ==
         categories.end()) {
       return false;
@@ -127,6 +154,11 @@ class EventStore::Impl {
                                   uint64_t from_position,
                                   const LogFilter& filter, size_t max_count,
                                   size_t max_bytes) const;
+  absl::StatusOr<LogScan> ScanLog(const std::string& tenant,
+                                  uint64_t from_position,
+                                  const LogFilter& filter, size_t max_count,
+                                  size_t max_bytes,
+                                  const LogVisitor& visit) const;
   absl::StatusOr<StreamInfo> GetStreamInfo(const std::string& tenant,
                                            const std::string& stream) const;
   absl::StatusOr<std::optional<RecordedEvent>> FindEvent(
@@ -267,8 +299,13 @@ class EventStore::Impl {
 };
 
 absl::Status EventStore::Impl::Open() {
+  std::shared_ptr<const StorageMemory> memory = options_.memory;
+  if (memory == nullptr) {
+    memory = NewStorageMemory(options_.block_cache_bytes,
+                              options_.write_buffer_bytes);
+  }
   auto table_options = rocksdb::BlockBasedTableOptions();
-  table_options.block_cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  table_options.block_cache = memory->cache;
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
 
   rocksdb::ColumnFamilyOptions cf_options;
@@ -277,16 +314,32 @@ absl::Status EventStore::Impl::Open() {
   // Point lookups (ids, stream heads) dominate; the log is read in order.
   cf_options.compression = rocksdb::kNoCompression;
 
+  // The ids column family is only read by point lookups of whole keys, most
+  // of them for ids that are new (every append checks each of its ids), and
+  // random UUIDs make each skiplist walk a string of cache misses. A hash
+  // memtable finds the key's bucket directly, and a memtable Bloom filter
+  // answers "not there" without touching it. The prefix is the whole key.
+  rocksdb::ColumnFamilyOptions ids_options = cf_options;
+  ids_options.prefix_extractor.reset(
+      rocksdb::NewCappedPrefixTransform(kMaxTenantLength + 1 + 16));
+  ids_options.memtable_factory.reset(
+      rocksdb::NewHashSkipListRepFactory(1 << 20));
+  ids_options.memtable_prefix_bloom_size_ratio = 0.05;
+  ids_options.memtable_whole_key_filtering = true;
+
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
+  db_options.write_buffer_manager = memory->write_buffers;
+  // Required by the hash memtable; writes come from the one committer.
+  db_options.allow_concurrent_memtable_write = false;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},
       {kLogColumnFamily, cf_options},
       {kStreamsColumnFamily, cf_options},
-      {kIdsColumnFamily, cf_options},
+      {kIdsColumnFamily, ids_options},
       {kSecretsColumnFamily, cf_options},
       {kChainColumnFamily, cf_options},
   };
@@ -812,51 +865,85 @@ absl::StatusOr<LogPage> EventStore::Impl::ReadLog(const std::string& tenant,
                                                   const LogFilter& filter,
                                                   size_t max_count,
                                                   size_t max_bytes) const {
-  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
   LogPage page;
+  absl::StatusOr<LogScan> scan =
+      ScanLog(tenant, from_position, filter, max_count, max_bytes,
+              [&page](uint64_t position, const EventRecordView& view) {
+                RecordedEvent& event = page.events.emplace_back();
+                event.position = position;
+                EventRecord& record = event.record;
+                record.set_event_id(view.event_id.data(), view.event_id.size());
+                record.set_type(view.type.data(), view.type.size());
+                record.set_content_type(view.content_type.data(),
+                                        view.content_type.size());
+                record.set_data(view.data.data(), view.data.size());
+                record.set_correlation_id(view.correlation_id.data(),
+                                          view.correlation_id.size());
+                record.set_causation_id(view.causation_id.data(),
+                                        view.causation_id.size());
+                record.set_actor(view.actor.data(), view.actor.size());
+                record.set_source_platform(view.source_platform.data(),
+                                           view.source_platform.size());
+                record.set_occurred_at_micros(view.occurred_at_micros);
+                record.set_recorded_at_micros(view.recorded_at_micros);
+                record.set_stream(view.stream.data(), view.stream.size());
+                record.set_revision(view.revision);
+                return absl::OkStatus();
+              });
+  if (!scan.ok()) return scan.status();
+  page.next_position = scan->next_position;
+  page.head_position = scan->head_position;
+  return page;
+}
+
+absl::StatusOr<LogScan> EventStore::Impl::ScanLog(
+    const std::string& tenant, uint64_t from_position, const LogFilter& filter,
+    size_t max_count, size_t max_bytes, const LogVisitor& visit) const {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  LogScan scan;
   {
     absl::MutexLock lock(&mu_);
     absl::StatusOr<uint64_t> head = HeadLocked(tenant);
     if (!head.ok()) return head.status();
-    page.head_position = *head;
+    scan.head_position = *head;
   }
   const uint64_t start = std::max<uint64_t>(from_position, 1);
-  page.next_position = start;
-  if (start > page.head_position) return page;
+  scan.next_position = start;
+  if (start > scan.head_position) return scan;
 
   // Only committed positions are read, so a page never shows a gap.
-  const std::string upper = LogKey(tenant, page.head_position + 1);
+  const std::string upper = LogKey(tenant, scan.head_position + 1);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions read_options;
   read_options.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(read_options, log_cf_));
-  size_t examined = 0, bytes = 0;
+  size_t examined = 0, bytes = 0, count = 0;
+  EventRecordView view;
   for (it->Seek(LogKey(tenant, start));
-       it->Valid() && page.events.size() < max_count && bytes < max_bytes &&
+       it->Valid() && count < max_count && bytes < max_bytes &&
        examined < kMaxExaminedPerRead;
        it->Next()) {
     ++examined;
-    RecordedEvent event;
-    event.position = PositionFromLogKey(View(it->key()));
-    if (!event.record.ParseFromArray(it->value().data(),
-                                     static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(absl::StrCat(
-          "event at position ", event.position, " cannot be decoded"));
+    const uint64_t position = PositionFromLogKey(View(it->key()));
+    if (!ParseEventRecordView(View(it->value()), &view)) {
+      return absl::DataLossError(
+          absl::StrCat("event at position ", position, " cannot be decoded"));
     }
-    page.next_position = event.position + 1;
-    if (!filter.Matches(event.record)) continue;
-    bytes += event.record.data().size();
-    page.events.push_back(std::move(event));
+    scan.next_position = position + 1;
+    if (!filter.Matches(view)) continue;
+    bytes += view.data.size();
+    ++count;
+    if (absl::Status s = visit(position, view); !s.ok()) return s;
   }
   if (absl::Status s = FromRocks(it->status(), "reading log"); !s.ok()) {
     return s;
   }
   if (!it->Valid() && examined > 0) {
     // Reached the head: everything up to it has been examined.
-    page.next_position = page.head_position + 1;
+    scan.next_position = scan.head_position + 1;
   }
-  return page;
+  return scan;
 }
 
 absl::StatusOr<StreamInfo> EventStore::Impl::GetStreamInfo(
@@ -1604,6 +1691,15 @@ absl::StatusOr<LogPage> EventStore::ReadLog(const std::string& tenant,
                                             size_t max_count,
                                             size_t max_bytes) const {
   return impl_->ReadLog(tenant, from_position, filter, max_count, max_bytes);
+}
+
+absl::StatusOr<LogScan> EventStore::ScanLog(const std::string& tenant,
+                                            uint64_t from_position,
+                                            const LogFilter& filter,
+                                            size_t max_count, size_t max_bytes,
+                                            const LogVisitor& visit) const {
+  return impl_->ScanLog(tenant, from_position, filter, max_count, max_bytes,
+                        visit);
 }
 
 absl::StatusOr<StreamInfo> EventStore::GetStreamInfo(

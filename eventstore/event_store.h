@@ -41,10 +41,26 @@
 #include "eventstore/record.pb.h"
 #include "eventstore/rocksdb_backup.h"
 
+namespace rocksdb {
+class Cache;
+class WriteBufferManager;
+}  // namespace rocksdb
+
 namespace throughline::eventstore {
 
 using storage::EventRecord;
 
+// One RocksDB memory budget for every database of a process: a block cache,
+// and a write buffer manager whose memtables are charged to that cache, so
+// that block cache plus memtables stay within the cache's capacity
+// (block_cache_bytes + write_buffer_bytes) however many databases and column
+// families share it.
+struct StorageMemory {
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers;
+};
+std::shared_ptr<const StorageMemory> NewStorageMemory(
+    size_t block_cache_bytes, size_t write_buffer_bytes);
 // What one committed group of appends wrote (see EventStore's comment).
 struct CommitStats {
   size_t appends = 0;  // Appends that stored new events.
@@ -77,8 +93,15 @@ struct EventStoreOptions {
   // Whether each commit syncs the write-ahead log. Turning this off loses the
   // durability guarantee; it exists for benchmarks only.
   bool sync = true;
-  // RocksDB block cache size, in bytes.
+  // RocksDB block cache size, in bytes, when `memory` is not given.
   size_t block_cache_bytes = 64 << 20;
+  // Memtables of all column families together, in bytes, when `memory` is
+  // not given.
+  size_t write_buffer_bytes = 64 << 20;
+  // A memory budget shared with the process's other RocksDB databases (see
+  // StorageMemory). When empty, the store makes its own from the two sizes
+  // above.
+  std::shared_ptr<const StorageMemory> memory;
   // Called on the committer thread after each group that wrote something;
   // must be quick and must not call Append. For metrics and slow-commit logs.
   std::function<void(const CommitStats&)> on_commit;
@@ -138,6 +161,7 @@ struct LogFilter {
   std::vector<std::string> categories;
   std::vector<std::string> types;
   bool Matches(const EventRecord& record) const;
+  bool Matches(const EventRecordView& record) const;
 };
 
 struct LogPage {
@@ -155,6 +179,20 @@ struct ImportedEvent {
   uint64_t position = 0;
   std::string stored;
 };
+
+// Where a ScanLog stopped.
+struct LogScan {
+  // One past the last position examined: where the next read starts.
+  uint64_t next_position = 1;
+  // The tenant's committed head when the scan started.
+  uint64_t head_position = 0;
+};
+
+// Called by ScanLog for each event, with its position and its stored record
+// read in place (valid only during the call). A non-OK status stops the scan
+// and ScanLog returns it.
+using LogVisitor = std::function<absl::Status(uint64_t position,
+                                              const EventRecordView& record)>;
 
 struct StreamInfo {
   uint64_t revision = 0;       // Revision of the stream's last event.
@@ -279,6 +317,15 @@ class EventStore {
                                   uint64_t from_position,
                                   const LogFilter& filter, size_t max_count,
                                   size_t max_bytes = 3 << 20) const;
+
+  // ReadLog without an object per event: the same events in the same order,
+  // under the same limits, handed to `visit` as views of the stored records
+  // instead of being collected. The head is read once, at the start.
+  absl::StatusOr<LogScan> ScanLog(const std::string& tenant,
+                                  uint64_t from_position,
+                                  const LogFilter& filter, size_t max_count,
+                                  size_t max_bytes,
+                                  const LogVisitor& visit) const;
 
   // The event stored in `tenant` under `event_id` (canonical UUID text), or
   // nullopt if there is none. InvalidArgument for a malformed id.

@@ -26,7 +26,93 @@ int HexValue(char c) {
   return -1;
 }
 
+// Reads a base-128 varint from *p (before `end`), advancing *p.
+bool ReadVarint(const char** p, const char* end, uint64_t* value) {
+  uint64_t result = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(*(*p)++);
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      *value = result;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
+
+bool ParseEventRecordView(absl::string_view stored, EventRecordView* view) {
+  *view = EventRecordView();
+  const char* p = stored.data();
+  const char* const end = p + stored.size();
+  while (p < end) {
+    uint64_t tag;
+    if (!ReadVarint(&p, end, &tag)) return false;
+    const uint32_t field = static_cast<uint32_t>(tag >> 3);
+    switch (tag & 7) {
+      case 0: {  // varint
+        uint64_t value;
+        if (!ReadVarint(&p, end, &value)) return false;
+        if (field == 9) view->occurred_at_micros = static_cast<int64_t>(value);
+        if (field == 10) view->recorded_at_micros = static_cast<int64_t>(value);
+        if (field == 12) view->revision = value;
+        break;
+      }
+      case 1:  // fixed64
+        if (end - p < 8) return false;
+        p += 8;
+        break;
+      case 5:  // fixed32
+        if (end - p < 4) return false;
+        p += 4;
+        break;
+      case 2: {  // length-delimited
+        uint64_t length;
+        if (!ReadVarint(&p, end, &length)) return false;
+        if (length > static_cast<uint64_t>(end - p)) return false;
+        const absl::string_view value(p, length);
+        p += length;
+        switch (field) {
+          case 1:
+            view->event_id = value;
+            break;
+          case 2:
+            view->type = value;
+            break;
+          case 3:
+            view->content_type = value;
+            break;
+          case 4:
+            view->data = value;
+            break;
+          case 5:
+            view->correlation_id = value;
+            break;
+          case 6:
+            view->causation_id = value;
+            break;
+          case 7:
+            view->actor = value;
+            break;
+          case 8:
+            view->source_platform = value;
+            break;
+          case 11:
+            view->stream = value;
+            break;
+          default:
+            break;
+        }
+        break;
+      }
+      default:  // Groups are not used by EventRecord.
+        return false;
+    }
+    if (field == 0) return false;
+  }
+  return true;
+}
 
 void PutFixed64BigEndian(std::string* dst, uint64_t value) {
   char buf[8];

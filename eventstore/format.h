@@ -113,6 +113,29 @@ struct IdEntry {
 std::string EncodeIdEntry(const IdEntry& entry);
 std::optional<IdEntry> DecodeIdEntry(absl::string_view value);
 
+// A stored EventRecord (the value of a "log" key) read in place: every field
+// points into the stored bytes, nothing is copied or allocated. For readers
+// that pass events on (catch-up reads, projectors) without the cost of an
+// EventRecord object per event.
+struct EventRecordView {
+  absl::string_view event_id;  // 16 raw UUID bytes.
+  absl::string_view type;
+  absl::string_view content_type;
+  absl::string_view data;
+  absl::string_view correlation_id;
+  absl::string_view causation_id;
+  absl::string_view actor;
+  absl::string_view source_platform;
+  absl::string_view stream;
+  int64_t occurred_at_micros = 0;
+  int64_t recorded_at_micros = 0;
+  uint64_t revision = 0;
+};
+// Reads `stored`, an EventRecord in protobuf wire format (eventstore/
+// record.proto; fields it does not know are skipped). False if it is not
+// well-formed. The view is valid while `stored` is.
+bool ParseEventRecordView(absl::string_view stored, EventRecordView* view);
+
 // Name rules. Each returns OK or InvalidArgument with a message that names
 // `field` (the request field path, e.g. "stream" or "events[1].type").
 //

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <limits>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "eventstore/format.h"
-#include "projections/cpd_codec.h"
+#include "google/protobuf/descriptor.h"
 #include "projections/fact_store.pb.h"
 #include "rocksdb/db.h"
+#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 
 namespace throughline::projections {
@@ -16,6 +18,8 @@ namespace {
 constexpr char kFactsColumnFamily[] = "facts";
 constexpr char kCheckpointsColumnFamily[] = "checkpoints";
 constexpr char kVersionKey[] = "version";
+// Most event data one ApplyLog reads, as ReadLog's default.
+constexpr size_t kMaxApplyBytes = 3 << 20;
 
 absl::Status FromRocks(const rocksdb::Status& status, absl::string_view what) {
   if (status.ok()) return absl::OkStatus();
@@ -46,6 +50,69 @@ constexpr FactKind kAllKinds[] = {
     FactKind::kLearningWalk, FactKind::kCoaching, FactKind::kAppraisal,
     FactKind::kProgramme,    FactKind::kSession,  FactKind::kFollowUp,
     FactKind::kPlanning,     FactKind::kDecision};
+
+void PutVarint(std::string* dst, uint64_t value) {
+  while (value >= 0x80) {
+    dst->push_back(static_cast<char>(value | 0x80));
+    value >>= 7;
+  }
+  dst->push_back(static_cast<char>(value));
+}
+
+// Where an event type goes in a StoredFact: the CpdEvent field holding it and
+// the kind it is stored under.
+struct FactSlot {
+  uint32_t field_number;
+  FactKind kind;
+};
+
+const absl::flat_hash_map<std::string, FactSlot>& SlotsByType() {
+  static const auto* slots = [] {
+    auto* map = new absl::flat_hash_map<std::string, FactSlot>;
+    const google::protobuf::OneofDescriptor* oneof =
+        cpd::CpdEvent::descriptor()->FindOneofByName("event");
+    for (int i = 0; i < oneof->field_count(); ++i) {
+      const google::protobuf::FieldDescriptor* field = oneof->field(i);
+      cpd::CpdEvent event;
+      event.GetReflection()->MutableMessage(&event, field);
+      (*map)[field->message_type()->name()] =
+          FactSlot{static_cast<uint32_t>(field->number()), KindOf(event)};
+    }
+    return map;
+  }();
+  return *slots;
+}
+
+// Stages the fact of one event, if it is a CPD event: the StoredFact wire
+// form written directly, with `data` (the CPD message) spliced in as the
+// CpdEvent field its type names.
+void StageFact(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
+               const std::string& tenant, uint64_t position,
+               absl::string_view type, absl::string_view data,
+               int64_t occurred_at_micros, int64_t recorded_at_micros,
+               std::string* value) {
+  const auto& slots = SlotsByType();
+  auto it = slots.find(type);
+  if (it == slots.end()) return;  // Not a CPD event.
+  const FactSlot& slot = it->second;
+  value->clear();
+  if (occurred_at_micros != 0) {
+    value->push_back(0x08);  // occurred_at_micros = 1, varint
+    PutVarint(value, static_cast<uint64_t>(occurred_at_micros));
+  }
+  if (recorded_at_micros != 0) {
+    value->push_back(0x10);  // recorded_at_micros = 2, varint
+    PutVarint(value, static_cast<uint64_t>(recorded_at_micros));
+  }
+  std::string inner;
+  PutVarint(&inner, uint64_t{slot.field_number} << 3 | 2);
+  PutVarint(&inner, data.size());
+  value->push_back(0x1a);  // event = 3, length-delimited
+  PutVarint(value, inner.size() + data.size());
+  value->append(inner);
+  value->append(data.data(), data.size());
+  batch->Put(cf, FactKey(tenant, slot.kind, position), *value);
+}
 
 }  // namespace
 
@@ -97,12 +164,20 @@ FactKind KindOf(const cpd::CpdEvent& event) {
 }
 
 absl::StatusOr<std::unique_ptr<FactStore>> FactStore::Open(
-    const std::string& path) {
+    const std::string& path,
+    std::shared_ptr<const eventstore::StorageMemory> memory) {
+  if (memory == nullptr)
+    memory = eventstore::NewStorageMemory(8 << 20, 32 << 20);
   std::unique_ptr<FactStore> store(new FactStore());
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
+  db_options.write_buffer_manager = memory->write_buffers;
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.block_cache = memory->cache;
   rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(table_options));
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},
       {kFactsColumnFamily, cf_options},
@@ -180,7 +255,6 @@ absl::Status FactStore::Apply(
                      " but were given position ", events.front().position));
   }
   rocksdb::WriteBatch batch;
-  storage::StoredFact stored;
   std::string value;
   uint64_t last = *checkpoint;
   for (const eventstore::RecordedEvent& event : events) {
@@ -188,20 +262,47 @@ absl::Status FactStore::Apply(
       return absl::FailedPreconditionError("events to apply have a gap");
     }
     last = event.position;
-    absl::StatusOr<cpd::CpdEvent> decoded = DecodeCpdEvent(event.record);
-    if (!decoded.ok()) continue;  // Not a CPD event.
-    stored.Clear();
-    stored.set_occurred_at_micros(event.record.occurred_at_micros());
-    stored.set_recorded_at_micros(event.record.recorded_at_micros());
-    *stored.mutable_event() = *std::move(decoded);
-    stored.SerializeToString(&value);
-    batch.Put(facts_cf_, FactKey(tenant, KindOf(stored.event()), last), value);
+    StageFact(&batch, facts_cf_, tenant, last, event.record.type(),
+              event.record.data(), event.record.occurred_at_micros(),
+              event.record.recorded_at_micros(), &value);
   }
   batch.Put(checkpoints_cf_, tenant, PositionValue(last));
   // Not synced: after a crash the facts and checkpoint come back together,
   // possibly older, and the projector re-applies from the checkpoint.
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
                    "writing facts");
+}
+
+absl::StatusOr<FactStore::LogProgress> FactStore::ApplyLog(
+    const std::string& tenant, const eventstore::EventStore& log,
+    size_t max_count) {
+  absl::StatusOr<uint64_t> checkpoint = Checkpoint(tenant);
+  if (!checkpoint.ok()) return checkpoint.status();
+  rocksdb::WriteBatch batch;
+  std::string value;
+  uint64_t last = *checkpoint;
+  absl::StatusOr<eventstore::LogScan> scan = log.ScanLog(
+      tenant, last + 1, eventstore::LogFilter(), max_count, kMaxApplyBytes,
+      [&](uint64_t position, const eventstore::EventRecordView& record) {
+        if (position != last + 1) {
+          return absl::FailedPreconditionError("the log read has a gap");
+        }
+        last = position;
+        StageFact(&batch, facts_cf_, tenant, position, record.type, record.data,
+                  record.occurred_at_micros, record.recorded_at_micros, &value);
+        return absl::OkStatus();
+      });
+  if (!scan.ok()) return scan.status();
+  LogProgress progress{last, scan->head_position};
+  if (last == *checkpoint) return progress;
+  batch.Put(checkpoints_cf_, tenant, PositionValue(last));
+  // Not synced, as in Apply.
+  if (absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
+                                 "writing facts");
+      !s.ok()) {
+    return s;
+  }
+  return progress;
 }
 
 absl::Status FactStore::Reset(const std::string& tenant) {
@@ -220,7 +321,7 @@ absl::Status FactStore::Reset(const std::string& tenant) {
 
 absl::Status FactStore::Scan(const std::string& tenant,
                              const std::vector<FactKind>& kinds,
-                             uint64_t max_position,
+                             uint64_t min_position, uint64_t max_position,
                              const std::function<void(Fact&&)>& visit) const {
   std::vector<FactKind> wanted = kinds;
   if (wanted.empty()) wanted.assign(std::begin(kAllKinds), std::end(kAllKinds));
@@ -241,11 +342,11 @@ absl::Status FactStore::Scan(const std::string& tenant,
     read_options.iterate_upper_bound = &end_slice;
     std::unique_ptr<rocksdb::Iterator> it(
         db_->NewIterator(read_options, facts_cf_));
-    for (it->Seek(prefix); it->Valid(); it->Next()) {
+    for (it->Seek(FactKey(tenant, kind, min_position)); it->Valid();
+         it->Next()) {
       if (!stored.ParseFromArray(it->value().data(),
                                  static_cast<int>(it->value().size()))) {
-        result = absl::DataLossError("a stored fact cannot be decoded");
-        break;
+        continue;  // Its event's data does not parse (see the header).
       }
       Fact fact;
       fact.position = eventstore::DecodeFixed64BigEndian(

@@ -2,6 +2,11 @@
 // with its log position and times, indexed by kind — in a RocksDB database
 // of its own, beside a per-trust checkpoint written in the same batch.
 //
+// A fact's event is the stored event's data spliced in as the CpdEvent field
+// its type names, without decoding it: applying costs no protobuf parsing,
+// and data that does not parse is found at query time, where Scan skips it
+// (as it would skip an event of no CPD type).
+//
 // Views are computed from these facts at query time, so a view as of any log
 // position, over any window and scope, is exact; reading only the kinds a
 // view needs keeps queries proportional to what they use.
@@ -77,9 +82,12 @@ struct Fact {
 
 class FactStore {
  public:
-  // Opens (creating if needed) the store at `path`.
+  // Opens (creating if needed) the store at `path`. Its block cache and
+  // memtables come from `memory` (shared with the event store), or from a
+  // budget of its own of 8 MiB of blocks and 32 MiB of memtables when null.
   static absl::StatusOr<std::unique_ptr<FactStore>> Open(
-      const std::string& path);
+      const std::string& path,
+      std::shared_ptr<const eventstore::StorageMemory> memory = nullptr);
   ~FactStore();
 
   // True when Open found facts of another version and dropped them.
@@ -92,6 +100,18 @@ class FactStore {
   absl::Status Apply(const std::string& tenant,
                      const std::vector<eventstore::RecordedEvent>& events);
 
+  // Where ApplyLog left the tenant.
+  struct LogProgress {
+    uint64_t checkpoint = 0;  // Last position applied.
+    uint64_t head = 0;        // The log's head when it was read.
+  };
+  // Apply of the tenant's next events (at most `max_count`, from
+  // Checkpoint(tenant) + 1) read straight from `log`'s stored records, with
+  // no event object in between: the projector's path.
+  absl::StatusOr<LogProgress> ApplyLog(const std::string& tenant,
+                                       const eventstore::EventStore& log,
+                                       size_t max_count);
+
   // The last position applied for `tenant` (0 before any).
   absl::StatusOr<uint64_t> Checkpoint(const std::string& tenant) const;
 
@@ -99,9 +119,17 @@ class FactStore {
   absl::Status Reset(const std::string& tenant);
 
   // Calls `visit` for every fact of `tenant` of the given kinds (all kinds
-  // when empty) at positions <= max_position, in position order.
+  // when empty) at positions <= max_position, in position order. Facts whose
+  // event data does not parse are skipped.
   absl::Status Scan(const std::string& tenant,
                     const std::vector<FactKind>& kinds, uint64_t max_position,
+                    const std::function<void(Fact&&)>& visit) const {
+    return Scan(tenant, kinds, 0, max_position, visit);
+  }
+  // The same, for the facts at positions in [min_position, max_position].
+  absl::Status Scan(const std::string& tenant,
+                    const std::vector<FactKind>& kinds, uint64_t min_position,
+                    uint64_t max_position,
                     const std::function<void(Fact&&)>& visit) const;
 
  private:

@@ -16,6 +16,17 @@ const std::vector<Fact>& TrustHistory::Of(cpd::CpdEvent::EventCase type) const {
   return it == by_type_.end() ? *kNone : it->second;
 }
 
+std::vector<const Fact*> TrustHistory::AllFacts() const {
+  std::vector<const Fact*> facts;
+  for (const auto& [type, of_type] : by_type_) {
+    for (const Fact& fact : of_type) facts.push_back(&fact);
+  }
+  std::sort(facts.begin(), facts.end(), [](const Fact* a, const Fact* b) {
+    return a->position < b->position;
+  });
+  return facts;
+}
+
 bool PlacementInScope(const Placement& placement, const Scope& scope) {
   switch (scope.kind) {
     case Scope::Kind::kTrust:

@@ -28,6 +28,9 @@ class TrustHistory {
   // Every fact of one event type, in position order.
   const std::vector<Fact>& Of(cpd::CpdEvent::EventCase type) const;
 
+  // Every fact, in position order.
+  std::vector<const Fact*> AllFacts() const;
+
  private:
   TrustState state_;
   uint64_t position_ = 0;

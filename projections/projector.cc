@@ -45,19 +45,11 @@ Projector::Tenant* Projector::TenantFor(const std::string& tenant) {
 
 absl::StatusOr<uint64_t> Projector::ApplyPage(const std::string& tenant,
                                               Tenant* state) {
-  absl::StatusOr<uint64_t> checkpoint = facts_->Checkpoint(tenant);
-  if (!checkpoint.ok()) return checkpoint.status();
-  absl::StatusOr<eventstore::LogPage> page = log_->ReadLog(
-      tenant, *checkpoint + 1, eventstore::LogFilter(), kPageSize);
-  if (!page.ok()) return page.status();
-  if (page->events.empty()) {
-    state->rebuilding = false;
-    return *checkpoint;
-  }
-  if (absl::Status s = facts_->Apply(tenant, page->events); !s.ok()) return s;
-  const uint64_t applied = page->events.back().position;
-  if (applied >= page->head_position) state->rebuilding = false;
-  return applied;
+  absl::StatusOr<FactStore::LogProgress> progress =
+      facts_->ApplyLog(tenant, *log_, kPageSize);
+  if (!progress.ok()) return progress.status();
+  if (progress->checkpoint >= progress->head) state->rebuilding = false;
+  return progress->checkpoint;
 }
 
 absl::Status Projector::CatchUp(const std::string& tenant, uint64_t target,

@@ -88,16 +88,13 @@ insights::TimeAndMoneyView TimeAndMoney(const TrustHistory& history,
 insights::ImpactView Impact(const TrustHistory& history,
                             const ViewParams& params);
 
-// Loads the trust's history as of a log position, for replays.
-using HistoryLoader =
-    std::function<absl::StatusOr<TrustHistory>(uint64_t position)>;
-
 // 7. Decision audit (docs/views/decision-audit.md): each decision in window
 // and scope with the views its evidence cites, replayed as of the cited
-// position through `load` and computed again as of `history`.
+// position and computed again as of `history`. `history` holds every fact up
+// to params.as_of_position, so the history as of each cited position is
+// rebuilt from it, in one pass in position order, without loading anything.
 absl::StatusOr<insights::DecisionAuditView> DecisionAudit(
-    const TrustHistory& history, const ViewParams& params,
-    const HistoryLoader& load);
+    const TrustHistory& history, const ViewParams& params);
 
 // 8. Programme design (docs/views/programme-design.md).
 insights::ProgrammeDesignView ProgrammeDesign(const TrustHistory& history,

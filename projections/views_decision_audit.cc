@@ -4,14 +4,15 @@
 // first (occurred time, then position), with each evidence reference copied
 // and, when it cites one of the views below at a log position > 0, replayed:
 //
-// - then: the view computed on the history loaded as of the cited position,
-//   with the cited parameters (ParamsFromEvidence);
+// - then: the view computed on the history as of the cited position (the
+//   audit's own facts up to it), with the cited parameters
+//   (ParamsFromEvidence);
 // - now: the same view (same scope and window) computed on this audit's
 //   history, as of this audit's position and as-of time.
 //
 // Otherwise (a record reference, a view this service does not compute,
-// position 0, malformed parameters, or a position that cannot be loaded)
-// neither is set and not_replayed_reason says why.
+// position 0, malformed parameters, or a position beyond the audit's) neither
+// is set and not_replayed_reason says why.
 
 #include <algorithm>
 #include <map>
@@ -64,10 +65,19 @@ void Compute(const std::string& view, const TrustHistory& history,
   }
 }
 
-// Copies `reference` into `out` and replays the view it cites.
+// A cited view still to be computed as of its position.
+struct ThenReplay {
+  uint64_t position;
+  std::string view;
+  ViewParams params;
+  insights::ReplayedEvidence* out;
+};
+
+// Copies `reference` into `out` and computes the view it cites as of now;
+// the view as of the cited position is left to `then`.
 void Replay(const cpd::EvidenceReference& reference,
             const TrustHistory& history, const ViewParams& params,
-            const HistoryLoader& load, insights::ReplayedEvidence* out) {
+            insights::ReplayedEvidence* out, std::vector<ThenReplay>* then) {
   out->set_view(reference.view());
   out->mutable_parameters()->insert(reference.parameters().begin(),
                                     reference.parameters().end());
@@ -88,6 +98,12 @@ void Replay(const cpd::EvidenceReference& reference,
     out->set_not_replayed_reason("cites no log position");
     return;
   }
+  if (reference.log_position() > params.as_of_position) {
+    out->set_not_replayed_reason(
+        absl::StrCat("cites position ", reference.log_position(),
+                     ", beyond the audit's position ", params.as_of_position));
+    return;
+  }
   const std::map<std::string, std::string> parameters(
       reference.parameters().begin(), reference.parameters().end());
   absl::StatusOr<ViewParams> then_params =
@@ -96,12 +112,8 @@ void Replay(const cpd::EvidenceReference& reference,
     out->set_not_replayed_reason(std::string(then_params.status().message()));
     return;
   }
-  absl::StatusOr<TrustHistory> then_history = load(reference.log_position());
-  if (!then_history.ok()) {
-    out->set_not_replayed_reason(std::string(then_history.status().message()));
-    return;
-  }
-  Compute(reference.view(), *then_history, *then_params, /*then=*/true, out);
+  then->push_back(
+      {reference.log_position(), reference.view(), *then_params, out});
 
   ViewParams now_params = *then_params;
   now_params.as_of_position = params.as_of_position;
@@ -109,11 +121,28 @@ void Replay(const cpd::EvidenceReference& reference,
   Compute(reference.view(), history, now_params, /*then=*/false, out);
 }
 
+// Computes each view of `then` as of its position: one history, grown from
+// `history`'s facts in position order, serves every cited position in turn.
+void ReplayThen(const TrustHistory& history, std::vector<ThenReplay>& then) {
+  std::stable_sort(then.begin(), then.end(),
+                   [](const ThenReplay& a, const ThenReplay& b) {
+                     return a.position < b.position;
+                   });
+  const std::vector<const Fact*> facts = history.AllFacts();
+  size_t next = 0;
+  TrustHistory past;
+  for (const ThenReplay& replay : then) {
+    while (next < facts.size() && facts[next]->position <= replay.position) {
+      past.Add(*facts[next++]);
+    }
+    Compute(replay.view, past, replay.params, /*then=*/true, replay.out);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<insights::DecisionAuditView> DecisionAudit(
-    const TrustHistory& history, const ViewParams& params,
-    const HistoryLoader& load) {
+    const TrustHistory& history, const ViewParams& params) {
   std::vector<const Fact*> decisions;
   for (const Fact& fact : history.Of(cpd::CpdEvent::kCpdDecisionRecorded)) {
     if (fact.occurred_at < params.from || fact.occurred_at >= params.to) {
@@ -137,6 +166,7 @@ absl::StatusOr<insights::DecisionAuditView> DecisionAudit(
 
   insights::DecisionAuditView view;
   SetBasis(params, view.mutable_basis());
+  std::vector<ThenReplay> then;
   for (const Fact* fact : decisions) {
     const auto& recorded = fact->event.cpd_decision_recorded();
     insights::AuditedDecision* decision = view.add_decisions();
@@ -150,9 +180,12 @@ absl::StatusOr<insights::DecisionAuditView> DecisionAudit(
         recorded.alternatives_considered();
     *decision->mutable_areas() = recorded.areas();
     for (const cpd::EvidenceReference& reference : recorded.evidence()) {
-      Replay(reference, history, params, load, decision->add_evidence());
+      Replay(reference, history, params, decision->add_evidence(), &then);
     }
   }
+  // Every evidence entry is in place: `then` points into `view`, which no
+  // longer grows.
+  ReplayThen(history, then);
   return view;
 }
 

@@ -15,6 +15,7 @@
 #include "services/auth/confidential.h"
 #include "services/auth/gate.h"
 #include "services/grpc_status.h"
+#include "services/read_encoding.h"
 #include "services/tenant.h"
 #include "services/timestamps.h"
 
@@ -26,6 +27,8 @@ using eventstore::InvalidField;
 constexpr uint32_t kDefaultStreamReadCount = 100;
 constexpr uint32_t kDefaultLogReadCount = 1000;
 constexpr uint32_t kMaxReadCount = 10000;
+// Event data one log read collects at most (ReadLog's default).
+constexpr size_t kMaxLogReadBytes = 3 << 20;
 // Subscriptions wake at least this often to notice a cancelled call.
 constexpr absl::Duration kSubscriptionPoll = absl::Milliseconds(100);
 absl::StatusOr<eventstore::ExpectedRevision> FromProto(
@@ -182,8 +185,14 @@ absl::Status EventStoreService::Out(const std::string& tenant,
                                     const eventstore::RecordedEvent& event,
                                     v1::RecordedEvent* proto) const {
   ToProto(event, proto);
-  if (reveal_ == nullptr) return absl::OkStatus();
-  return reveal_(tenant, proto);
+  if (reveal_.apply == nullptr) return absl::OkStatus();
+  return reveal_.apply(tenant, proto);
+}
+
+bool EventStoreService::MustDecode(absl::string_view type) const {
+  return auth::MayHoldConfidentialText(type) ||
+         (reveal_.apply != nullptr &&
+          (reveal_.may_change == nullptr || reveal_.may_change(type)));
 }
 
 absl::Status EventStoreService::RecordRawRead(
@@ -284,33 +293,81 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status EventStoreService::ReadAll(grpc::ServerContext* context,
-                                        const v1::ReadAllRequest* request,
-                                        v1::ReadAllResponse* response) {
+grpc::ServerUnaryReactor* EventStoreService::ReadAll(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
   absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
-  if (!tenant.ok()) return ToGrpcStatus(tenant.status());
+  if (!tenant.ok()) {
+    reactor->Finish(ToGrpcStatus(tenant.status()));
+    return reactor;
+  }
+  v1::ReadAllRequest request;
+  grpc::ByteBuffer request_copy(*request_bytes);  // Deserialize consumes it.
+  if (!grpc::SerializationTraits<v1::ReadAllRequest>::Deserialize(&request_copy,
+                                                                  &request)
+           .ok()) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "the request is not a ReadAllRequest"));
+    return reactor;
+  }
   absl::StatusOr<uint32_t> count =
-      ReadCount(request->max_count(), kDefaultLogReadCount);
-  if (!count.ok()) return ToGrpcStatus(count.status());
-  absl::StatusOr<eventstore::LogPage> page = store_->ReadLog(
-      *tenant, request->from_position(), FromProto(request->filter()), *count);
-  if (!page.ok()) return ToGrpcStatus(page.status());
-  if (absl::Status s = RecordRawRead(*context, "", request->from_position());
+      ReadCount(request.max_count(), kDefaultLogReadCount);
+  if (!count.ok()) {
+    reactor->Finish(ToGrpcStatus(count.status()));
+    return reactor;
+  }
+  // The ReadAllResponse wire form, written as the log is read. An event is
+  // written from its stored bytes unless it must be decoded (MustDecode):
+  // such an event is revealed and has the text this caller may not read
+  // removed (auth::RedactForCaller), exactly as ReadStream and Subscribe do,
+  // so the raw path never sends what the decoding path would change.
+  auto* body = new std::string();
+  v1::RecordedEvent decoded;
+  absl::Status revealed;
+  absl::StatusOr<eventstore::LogScan> scan = store_->ScanLog(
+      *tenant, request.from_position(), FromProto(request.filter()), *count,
+      kMaxLogReadBytes,
+      [this, &tenant, &caller, &decoded, body](
+          uint64_t position, const eventstore::EventRecordView& record) {
+        if (!MustDecode(record.type)) {
+          AppendRecordedEventField(1, position, record, body);
+          return absl::OkStatus();
+        }
+        SetRecordedEvent(position, record, &decoded);
+        if (reveal_.apply != nullptr) {
+          if (absl::Status s = reveal_.apply(*tenant, &decoded); !s.ok()) {
+            return s;
+          }
+        }
+        auth::RedactForCaller(*caller, &decoded);
+        AppendBytesField(1, decoded.SerializeAsString(), body);
+        return absl::OkStatus();
+      });
+  if (!scan.ok()) {
+    delete body;
+    reactor->Finish(ToGrpcStatus(scan.status()));
+    return reactor;
+  }
+  if (absl::Status s = RecordRawRead(*context, "", request.from_position());
       !s.ok()) {
-    return ToGrpcStatus(s);
+    delete body;
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
   }
-  for (const eventstore::RecordedEvent& event : page->events) {
-    v1::RecordedEvent* out = response->add_events();
-    if (absl::Status s = Out(*tenant, event, out); !s.ok()) {
-      return ToGrpcStatus(s);
-    }
-    auth::RedactForCaller(*caller, out);
-  }
-  response->set_next_position(page->next_position);
-  response->set_head_position(page->head_position);
-  return grpc::Status::OK;
+  AppendVarintField(2, scan->next_position, body);
+  AppendVarintField(3, scan->head_position, body);
+  grpc::Slice slice(
+      body->data(), body->size(),
+      [](void* owned) { delete static_cast<std::string*>(owned); }, body);
+  *response = grpc::ByteBuffer(&slice, 1);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 grpc::Status EventStoreService::Subscribe(
@@ -331,21 +388,31 @@ grpc::Status EventStoreService::Subscribe(
   uint64_t next = std::max<uint64_t>(request->from_position(), 1);
   bool caught_up = false;
   v1::SubscribeResponse message;
+  // Each page's events, set in place from the stored records; reused from
+  // page to page (every field is set each time, so nothing stale remains).
+  std::vector<v1::SubscribeResponse> events;
   while (!context->IsCancelled()) {
     if (stopping_) return stopping;
-    absl::StatusOr<eventstore::LogPage> page =
-        store_->ReadLog(*tenant, next, filter, kDefaultLogReadCount);
+    size_t count = 0;
+    absl::StatusOr<eventstore::LogScan> page = store_->ScanLog(
+        *tenant, next, filter, kDefaultLogReadCount, kMaxLogReadBytes,
+        [&](uint64_t position, const eventstore::EventRecordView& record) {
+          if (count == events.size()) events.emplace_back();
+          v1::RecordedEvent* event = events[count++].mutable_event();
+          SetRecordedEvent(position, record, event);
+          if (reveal_.apply != nullptr) {
+            if (absl::Status s = reveal_.apply(*tenant, event); !s.ok()) {
+              return s;
+            }
+          }
+          auth::RedactForCaller(*caller, event);
+          return absl::OkStatus();
+        });
     if (!page.ok()) return ToGrpcStatus(page.status());
     uint64_t delivered = next - 1;
-    for (const eventstore::RecordedEvent& event : page->events) {
-      message.Clear();
-      if (absl::Status s = Out(*tenant, event, message.mutable_event());
-          !s.ok()) {
-        return ToGrpcStatus(s);
-      }
-      auth::RedactForCaller(*caller, message.mutable_event());
-      if (!writer->Write(message)) return grpc::Status::CANCELLED;
-      delivered = event.position;
+    for (size_t i = 0; i < count; ++i) {
+      if (!writer->Write(events[i])) return grpc::Status::CANCELLED;
+      delivered = events[i].event().position();
     }
     next = page->next_position;
     if (next - 1 > delivered) {

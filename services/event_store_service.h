@@ -2,8 +2,11 @@
 // eventstore.proto) over an eventstore::EventStore.
 //
 // Append uses the callback API so that thousands of appends can wait for the
-// group commit without holding a thread each; the reads are short and use the
-// synchronous API; Subscribe holds one server thread per subscriber.
+// group commit without holding a thread each. ReadAll, the catch-up read,
+// is a raw callback method: its reply is written as wire bytes straight from
+// the stored records, with no message object per event. The other reads are
+// short and use the synchronous API; Subscribe holds one server thread per
+// subscriber.
 
 #ifndef THROUGHLINE_SERVICES_EVENT_STORE_SERVICE_H_
 #define THROUGHLINE_SERVICES_EVENT_STORE_SERVICE_H_
@@ -23,21 +26,27 @@ namespace throughline::services {
 namespace v1 = ::throughline::eventstore::v1;
 
 class EventStoreService final
-    : public v1::EventStore::WithCallbackMethod_Append<
-          v1::EventStore::Service> {
+    : public v1::EventStore::WithRawCallbackMethod_ReadAll<
+          v1::EventStore::WithCallbackMethod_Append<v1::EventStore::Service>> {
  public:
   // Turns a stored event into what a reader may see (e.g. decrypts its
   // personal data), in place. Runs on every event ReadStream, ReadAll and
   // Subscribe return, before confidential text is redacted; an error fails
   // the read.
-  using Reveal = std::function<absl::Status(const std::string& tenant,
-                                            v1::RecordedEvent* event)>;
+  struct Reveal {
+    // Whether `apply` may change events of this type. Events of other types
+    // (and confidential-free ones) are sent as stored, without decoding.
+    std::function<bool(absl::string_view type)> may_change;
+    std::function<absl::Status(const std::string& tenant,
+                               v1::RecordedEvent* event)>
+        apply;
+  };
 
   // `store` and `access_log` must outlive the service. Raw reads of a
   // person's stream ("staff-<id>") and of the whole log are recorded in the
   // caller's trust's access log. An empty `reveal` returns events as stored.
   EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log,
-                    Reveal reveal = nullptr);
+                    Reveal reveal = {});
 
   // Refuses the calls of tenants this server does not serve (cluster
   // placement); nullptr (the default) serves every tenant. Set before
@@ -54,9 +63,10 @@ class EventStoreService final
   grpc::Status ReadStream(grpc::ServerContext* context,
                           const v1::ReadStreamRequest* request,
                           v1::ReadStreamResponse* response) override;
-  grpc::Status ReadAll(grpc::ServerContext* context,
-                       const v1::ReadAllRequest* request,
-                       v1::ReadAllResponse* response) override;
+  // A v1::ReadAllRequest in, a v1::ReadAllResponse out, as wire bytes.
+  grpc::ServerUnaryReactor* ReadAll(grpc::CallbackServerContext* context,
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
   grpc::Status Subscribe(
       grpc::ServerContext* context, const v1::SubscribeRequest* request,
       grpc::ServerWriter<v1::SubscribeResponse>* writer) override;
@@ -86,6 +96,9 @@ class EventStoreService final
   absl::Status Out(const std::string& tenant,
                    const eventstore::RecordedEvent& event,
                    v1::RecordedEvent* proto) const;
+  // Whether an event of `type` must be decoded for reveal_ or for
+  // confidential-text redaction before it is sent.
+  bool MustDecode(absl::string_view type) const;
   std::atomic<bool> stopping_{false};
 };
 

@@ -35,21 +35,13 @@ absl::Time DeadlineOf(const grpc::ServerContext& context) {
 InsightsService::InsightsService(const eventstore::EventStore* log,
                                  projections::Projector* projector,
                                  auth::AuthStore* access_log,
-                                 const privacy::PersonalData* personal_data)
+                                 const privacy::PersonalData* personal_data,
+                                 size_t cached_facts)
     : log_(log),
       projector_(projector),
       access_log_(access_log),
-      personal_data_(personal_data) {}
-
-absl::StatusOr<projections::TrustHistory> InsightsService::History(
-    const std::string& tenant, uint64_t position) const {
-  projections::TrustHistory history;
-  absl::Status scanned = projector_->facts().Scan(
-      tenant, {}, position,
-      [&](projections::Fact&& fact) { history.Add(std::move(fact)); });
-  if (!scanned.ok()) return scanned;
-  return history;
-}
+      personal_data_(personal_data),
+      histories_(&projector->facts(), cached_facts) {}
 
 absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
     const grpc::ServerContext& context, const insights::ViewQuery& query,
@@ -95,12 +87,12 @@ absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
   loaded.tenant = *tenant;
   projections::ViewParams& params = loaded.params;
   params.as_of_time = as_of_time.value_or(absl::Now());
-  absl::StatusOr<projections::TrustHistory> history =
-      History(*tenant, position);
+  absl::StatusOr<std::shared_ptr<const projections::TrustHistory>> history =
+      histories_.At(*tenant, position);
   if (!history.ok()) return history.status();
   loaded.history = *std::move(history);
   params.as_of_position = position;
-  if (!loaded.history.state().registered()) {
+  if (!loaded.history->state().registered()) {
     return FieldError(absl::StatusCode::kFailedPrecondition, "tenant",
                       "this trust is not registered at that position");
   }
@@ -110,7 +102,7 @@ absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
   if (params.from >= params.to) {
     return InvalidField("from", "the window must start before it ends");
   }
-  const projections::TrustState& state = loaded.history.state();
+  const projections::TrustState& state = loaded.history->state();
   switch (query.scope().target_case()) {
     case insights::ViewScope::kSchoolId:
       params.scope = projections::Scope::School(query.scope().school_id());
@@ -170,7 +162,7 @@ grpc::Status InsightsService::Answer(grpc::ServerContext* context,
                                      Compute compute, View* response) {
   absl::StatusOr<Loaded> loaded = Load(*context, query);
   if (!loaded.ok()) return ToGrpcStatus(loaded.status());
-  *response = compute(loaded->history, loaded->params);
+  *response = compute(*loaded->history, loaded->params);
   return ToGrpcStatus(personal_data_->Reveal(loaded->tenant, response));
 }
 
@@ -246,14 +238,14 @@ grpc::Status InsightsService::GetStaffRecord(
   if (caller->role() == auth::v1::ROLE_SCHOOL_LEADER) {
     // A school leader reads the records of staff placed in its schools.
     const projections::StaffMember* member =
-        loaded->history.state().FindStaff(request->staff_id());
+        loaded->history->state().FindStaff(request->staff_id());
     if (member == nullptr ||
         !auth::SeesSchool(*caller, member->placements.back().school_id)) {
       return ToGrpcStatus(auth::OutOfScope("staff_id"));
     }
   }
   absl::StatusOr<insights::StaffRecordView> record = projections::StaffRecord(
-      loaded->history, loaded->params, request->staff_id());
+      *loaded->history, loaded->params, request->staff_id());
   if (!record.ok()) {
     return ToGrpcStatus(FieldError(record.status().code(), "staff_id",
                                    record.status().message()));
@@ -290,23 +282,11 @@ grpc::Status InsightsService::GetDecisionAudit(
     insights::DecisionAuditView* response) {
   absl::StatusOr<Loaded> loaded = Load(*context, *request);
   if (!loaded.ok()) return ToGrpcStatus(loaded.status());
-  const std::string tenant = loaded->tenant;
-  const uint64_t current = loaded->params.as_of_position;
-  projections::HistoryLoader load =
-      [this, &tenant, current](
-          uint64_t position) -> absl::StatusOr<projections::TrustHistory> {
-    if (position > current) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cites position ", position,
-                       ", beyond the audit's position ", current));
-    }
-    return History(tenant, position);
-  };
   absl::StatusOr<insights::DecisionAuditView> audit =
-      projections::DecisionAudit(loaded->history, loaded->params, load);
+      projections::DecisionAudit(*loaded->history, loaded->params);
   if (!audit.ok()) return ToGrpcStatus(audit.status());
   *response = *std::move(audit);
-  return ToGrpcStatus(personal_data_->Reveal(tenant, response));
+  return ToGrpcStatus(personal_data_->Reveal(loaded->tenant, response));
 }
 
 grpc::Status InsightsService::GetProgrammeDesign(

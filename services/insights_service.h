@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "eventstore/event_store.h"
 #include "projections/history.h"
+#include "projections/history_cache.h"
 #include "projections/projector.h"
 #include "projections/views.h"
 #include "services/tenant.h"
@@ -30,11 +31,16 @@ class InsightsService final : public insights::Insights::Service {
   // `log`, `projector`, `access_log` and `personal_data` must outlive the
   // service. Every staff record read is recorded in the caller's trust's
   // access log; every reply's personal data is revealed (decrypted or
-  // marked erased) by `personal_data`.
+  // marked erased) by `personal_data`. Each trust's history at the newest
+  // position queried is kept in memory, up to `cached_facts` facts over all
+  // trusts (projections::HistoryCache).
   InsightsService(const eventstore::EventStore* log,
                   projections::Projector* projector,
                   auth::AuthStore* access_log,
-                  const privacy::PersonalData* personal_data);
+                  const privacy::PersonalData* personal_data,
+                  size_t cached_facts = kDefaultCachedFacts);
+
+  static constexpr size_t kDefaultCachedFacts = 200000;
 
   // Refuses the calls of tenants this server does not serve (cluster
   // placement); nullptr (the default) serves every tenant. Set before
@@ -85,7 +91,7 @@ class InsightsService final : public insights::Insights::Service {
   // the view parameters.
   struct Loaded {
     std::string tenant;
-    projections::TrustHistory history;
+    std::shared_ptr<const projections::TrustHistory> history;
     projections::ViewParams params;
   };
 
@@ -96,9 +102,6 @@ class InsightsService final : public insights::Insights::Service {
   absl::StatusOr<Loaded> Load(const grpc::ServerContext& context,
                               const insights::ViewQuery& query,
                               bool check_scope = true);
-  // The trust's history: its facts at positions <= `position`.
-  absl::StatusOr<projections::TrustHistory> History(const std::string& tenant,
-                                                    uint64_t position) const;
   // Computes one view for the call.
   template <typename View, typename Compute>
   grpc::Status Answer(grpc::ServerContext* context,
@@ -110,6 +113,7 @@ class InsightsService final : public insights::Insights::Service {
   auth::AuthStore* const access_log_;
   const privacy::PersonalData* const personal_data_;
   std::atomic<bool> stopping_{false};
+  projections::HistoryCache histories_;
 };
 
 }  // namespace throughline::services

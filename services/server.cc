@@ -102,7 +102,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   store_options.path = config.data_dir;
   store_options.max_event_data_bytes = config.max_event_bytes;
   store_options.max_events_per_append = config.max_events_per_append;
-  store_options.block_cache_bytes = config.block_cache_mib << 20;
+  // One memory budget bounds both RocksDB databases.
+  store_options.memory = eventstore::NewStorageMemory(
+      config.block_cache_mib << 20, config.write_buffer_mib << 20);
   std::unique_ptr<Metrics> metrics = NewMetrics();
   ObserveCommits(config, metrics.get(), &store_options);
   absl::StatusOr<std::unique_ptr<eventstore::EventStore>> store =
@@ -139,12 +141,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       server->store_.get(), *std::move(master_key));
   server->event_store_service_ = std::make_unique<EventStoreService>(
       server->store_.get(), server->auth_store_.get(),
-      [personal_data = server->personal_data_.get()](const std::string& tenant,
-                                                     v1::RecordedEvent* event) {
-        return personal_data->RevealStoredEvent(tenant, event->type(),
-                                                event->content_type(),
-                                                event->mutable_data());
-      });
+      EventStoreService::Reveal{
+          .may_change = &privacy::PersonalData::MayHoldPersonalData,
+          .apply = [personal_data = server->personal_data_.get()](
+                       const std::string& tenant, v1::RecordedEvent* event) {
+            return personal_data->RevealStoredEvent(tenant, event->type(),
+                                                    event->content_type(),
+                                                    event->mutable_data());
+          }});
   server->command_runner_ = std::make_unique<cpd::CommandRunner>(
       server->store_.get(), server->personal_data_.get());
   server->privacy_service_ = std::make_unique<privacy::PrivacyService>(
@@ -162,7 +166,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 
   absl::StatusOr<std::unique_ptr<projections::FactStore>> facts =
       projections::FactStore::Open(
-          (std::filesystem::path(config.data_dir) / "views").string());
+          (std::filesystem::path(config.data_dir) / "views").string(),
+          store_options.memory);
   if (!facts.ok()) {
     server->store_->Shutdown();
     return facts.status();
@@ -172,7 +177,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       server->store_.get(), server->facts_.get());
   server->insights_service_ = std::make_unique<InsightsService>(
       server->store_.get(), server->projector_.get(), server->auth_store_.get(),
-      server->personal_data_.get());
+      server->personal_data_.get(), config.views_cached_facts);
 
   if (absl::Status s = server->CreateBus(); !s.ok()) {
     server->store_->Shutdown();

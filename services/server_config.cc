@@ -121,8 +121,20 @@ const std::vector<Option>& Options() {
                    "Most server threads for reads and subscriptions (each "
                    "subscriber holds one).",
                    &ServerConfig::max_threads, 4, 100000),
-      NumberOption("block_cache_mib", "RocksDB block cache, in MiB.",
+      NumberOption("block_cache_mib",
+                   "RocksDB block cache, in MiB, shared by the event store "
+                   "and the views' store.",
                    &ServerConfig::block_cache_mib, 1, 1 << 20),
+      NumberOption("write_buffer_mib",
+                   "RocksDB memtables of the event store and the views' store "
+                   "together, in MiB; charged to the block cache, so RocksDB "
+                   "holds about block_cache_mib + write_buffer_mib in all.",
+                   &ServerConfig::write_buffer_mib, 8, 1 << 20),
+      NumberOption("views_cached_facts",
+                   "Facts of the views' histories kept in memory over all "
+                   "trusts (about 1 KiB each), so that view queries at the "
+                   "head read only the facts that are new; 0 keeps none.",
+                   &ServerConfig::views_cached_facts, 0, 100000000),
       NumberOption("shutdown_grace_seconds",
                    "On SIGTERM/SIGINT, seconds in-flight calls may take to "
                    "finish before they are cancelled.",

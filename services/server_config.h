@@ -31,8 +31,15 @@ struct ServerConfig {
   // one); appends do not hold a thread while they wait to commit (4 to
   // 100000).
   uint64_t max_threads = 512;
-  // RocksDB block cache, in MiB (1 to 1048576).
+  // RocksDB block cache, in MiB, shared by the event store and the views'
+  // store (1 to 1048576).
   uint64_t block_cache_mib = 64;
+  // RocksDB memtables of both stores together, in MiB, charged to the block
+  // cache (8 to 1048576).
+  uint64_t write_buffer_mib = 64;
+  // Facts of the views' histories kept in memory over all trusts, so that
+  // queries at the head read only what is new (0 to 100000000; 0: none).
+  uint64_t views_cached_facts = 200000;
   // On SIGTERM/SIGINT, how long in-flight calls may take to finish, in
   // seconds, before they are cancelled (0 to 3600).
   uint64_t shutdown_grace_seconds = 10;

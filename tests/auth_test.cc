@@ -807,20 +807,53 @@ TEST_F(AuthTest, ConfidentialTextIsOnlyForThePersonAndTheAuthor) {
       observations->RecordObservation(Context(admin).get(), request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
-  auto notes_seen_by = [&](const authv1::Principal& principal) {
-    const std::string token = MintToken(server_->auth_store(), principal);
-    es::ReadStreamRequest read;
-    read.set_stream("observation-peer-1");
-    es::ReadStreamResponse stream;
-    grpc::Status s = es::EventStore::NewStub(channel_)->ReadStream(
-        Context(token).get(), read, &stream);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    if (!s.ok() || stream.events_size() != 1) return std::string("?");
+  // The notes as the event is read: from its stream, from the whole log
+  // (ReadAll writes most events from their stored bytes, so this checks it
+  // hides the text too) and by subscription; all three must agree.
+  auto notes_of = [](const es::RecordedEvent& event) {
     cpd::ObservationRecorded stored;
-    EXPECT_TRUE(stored.ParseFromString(stream.events(0).data()));
+    EXPECT_TRUE(stored.ParseFromString(event.data()));
     EXPECT_TRUE(stored.confidential());
     EXPECT_EQ(stored.development_points_size(), 1);
     return stored.notes().text();
+  };
+  auto notes_seen_by = [&](const authv1::Principal& principal) {
+    const std::string token = MintToken(server_->auth_store(), principal);
+    auto log = es::EventStore::NewStub(channel_);
+    es::ReadStreamRequest read;
+    read.set_stream("observation-peer-1");
+    es::ReadStreamResponse stream;
+    grpc::Status s = log->ReadStream(Context(token).get(), read, &stream);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    if (!s.ok() || stream.events_size() != 1) return std::string("?");
+    const std::string notes = notes_of(stream.events(0));
+
+    es::ReadAllResponse page;
+    s = log->ReadAll(Context(token).get(), {}, &page);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    int observations = 0;
+    for (const es::RecordedEvent& event : page.events()) {
+      if (event.type() != "ObservationRecorded") continue;
+      ++observations;
+      EXPECT_EQ(notes_of(event), notes) << "ReadAll";
+    }
+    EXPECT_EQ(observations, 1);
+
+    auto context = Context(token);
+    std::unique_ptr<grpc::ClientReader<es::SubscribeResponse>> reader =
+        log->Subscribe(context.get(), {});
+    es::SubscribeResponse message;
+    observations = 0;
+    while (reader->Read(&message) && !message.has_caught_up()) {
+      if (message.has_event() &&
+          message.event().type() == "ObservationRecorded") {
+        ++observations;
+        EXPECT_EQ(notes_of(message.event()), notes) << "Subscribe";
+      }
+    }
+    context->TryCancel();
+    EXPECT_EQ(observations, 1);
+    return notes;
   };
   EXPECT_EQ(notes_seen_by(PrincipalFor("northfield")), "");
   EXPECT_EQ(notes_seen_by(PrincipalFor("northfield", authv1::ROLE_AUDITOR)),

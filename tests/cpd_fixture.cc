@@ -74,12 +74,15 @@ void CpdFixture::SetUp() {
   AddServices(runner_.get(), &services_);
   event_store_service_ = std::make_unique<services::EventStoreService>(
       store_.get(), auth_store_.get(),
-      [pd = personal_data_.get()](const std::string& tenant,
-                                  eventstore::v1::RecordedEvent* event) {
-        return pd->RevealStoredEvent(tenant, event->type(),
-                                     event->content_type(),
-                                     event->mutable_data());
-      });
+      services::EventStoreService::Reveal{
+          .may_change = &services::privacy::PersonalData::MayHoldPersonalData,
+          .apply = [pd = personal_data_.get()](
+                       const std::string& tenant,
+                       eventstore::v1::RecordedEvent* event) {
+            return pd->RevealStoredEvent(tenant, event->type(),
+                                         event->content_type(),
+                                         event->mutable_data());
+          }});
 
   grpc::ServerBuilder builder;
   int port = 0;

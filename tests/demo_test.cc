@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
@@ -23,6 +24,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "services/cpd/checks.h"
 #include "services/server.h"
 #include "services/server_config.h"
 #include "tests/auth_support.h"
@@ -343,6 +345,77 @@ TEST(DemoTest, RunsEndToEndAndARepeatAppendsNothing) {
            testing::MintToken((*server)->auth_store(), "other-trust"));
   EXPECT_FALSE(elsewhere.failed_call.has_value());
   EXPECT_EQ(elsewhere.recorded, plan.calls.size());
+}
+
+// The longest list anywhere in `message` (every repeated field, nested ones
+// included).
+int LongestList(const google::protobuf::Message& message) {
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  int longest = 0;
+  for (const google::protobuf::FieldDescriptor* field : fields) {
+    if (field->is_repeated()) {
+      longest = std::max(longest, reflection->FieldSize(message, field));
+    }
+    if (field->cpp_type() !=
+        google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      continue;
+    }
+    if (field->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
+        longest = std::max(longest, LongestList(reflection->GetRepeatedMessage(
+                                        message, field, i)));
+      }
+    } else {
+      longest = std::max(longest,
+                         LongestList(reflection->GetMessage(message, field)));
+    }
+  }
+  return longest;
+}
+
+// The largest trust (8 schools, 2,000 staff): its trust-wide programme has
+// more attendees than one session may list, so it is taught in sittings,
+// and the whole plan is recorded by a real server.
+TEST(DemoTest, TheLargestTrustKeepsSessionsWithinTheListLimitAndRuns) {
+  const DemoPlan plan = Plan(5, absl::Now(), /*schools=*/8, /*staff=*/2000);
+  ASSERT_FALSE(plan.calls.empty());
+  int longest = 0;
+  std::set<std::string> sittings;
+  for (const cli::DemoCall& call : plan.calls) {
+    longest = std::max(longest, LongestList(*call.request));
+    if (call.rpc == "CpdProgrammeService.RecordSessionHeld") {
+      const auto& held =
+          static_cast<const cpd::RecordSessionHeldRequest&>(*call.request);
+      if (absl::StrContains(held.session().session_id(), "-sitting-")) {
+        sittings.insert(held.session().session_id());
+      }
+    }
+  }
+  EXPECT_LE(longest, services::cpd::kMaxListLength);
+  EXPECT_THAT(sittings, Contains("rt-session-1-sitting-2"));
+
+  testing::TempDir dir;
+  services::ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  config.data_dir = dir.path() + "/data";
+  absl::StatusOr<std::unique_ptr<services::Server>> server =
+      services::Server::Start(config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                          grpc::InsecureChannelCredentials());
+  const cli::DemoOutcome outcome =
+      Send(channel, plan,
+           testing::MintToken((*server)->auth_store(), "large-trust"));
+  ASSERT_FALSE(outcome.failed_call.has_value())
+      << "call " << *outcome.failed_call << " ("
+      << plan.calls[*outcome.failed_call].rpc
+      << ") failed: " << outcome.failure.error_message();
+  EXPECT_EQ(outcome.recorded, plan.calls.size());
+  EXPECT_THAT((*server)->store()->HeadPosition("large-trust"),
+              ::testing::Eq(absl::StatusOr<uint64_t>(plan.expected_head)));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "projections/cpd_codec.h"
 #include "projections/fact_store.h"
+#include "projections/history_cache.h"
 #include "rocksdb/db.h"
 #include "tests/test_support.h"
 
@@ -102,6 +103,148 @@ TEST_F(ProjectorTest, ApplyAdvancesTheCheckpointAndSkipsOtherEvents) {
   EXPECT_THAT(Schools("trust-a"), ElementsAre("north", "south"));
   EXPECT_THAT(Schools("trust-a", 2), ElementsAre("north"));
   EXPECT_EQ(*facts_->Checkpoint("trust-b"), 0u);
+}
+
+// The projector's path: facts written straight from the log's stored
+// records, the same as Apply's, in pages.
+TEST_F(ProjectorTest, ApplyLogMatchesApplyAndPagesToTheHead) {
+  AddSchool("trust-a", "north");
+  AddOther("trust-a");
+  AddSchool("trust-a", "south");
+  AddSchool("trust-a", "east");
+  absl::StatusOr<FactStore::LogProgress> progress =
+      facts_->ApplyLog("trust-a", *log_, 2);
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_EQ(progress->checkpoint, 2u);
+  EXPECT_EQ(progress->head, 4u);
+  EXPECT_THAT(Schools("trust-a"), ElementsAre("north"));
+  progress = facts_->ApplyLog("trust-a", *log_, 2);
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_EQ(progress->checkpoint, 4u);
+  EXPECT_EQ(*facts_->Checkpoint("trust-a"), 4u);
+  progress = facts_->ApplyLog("trust-a", *log_, 2);  // Nothing left.
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_EQ(progress->checkpoint, 4u);
+
+  // Every fact field as Apply of the decoded events gives it.
+  std::vector<Fact> from_log;
+  ASSERT_TRUE(facts_
+                  ->Scan("trust-a", {}, UINT64_MAX,
+                         [&](Fact&& fact) { from_log.push_back(fact); })
+                  .ok());
+  TempDir other;
+  auto applied = *FactStore::Open(other.path());
+  ASSERT_TRUE(applied->Apply("trust-a", Log("trust-a", 1, 10)).ok());
+  std::vector<Fact> from_apply;
+  ASSERT_TRUE(applied
+                  ->Scan("trust-a", {}, UINT64_MAX,
+                         [&](Fact&& fact) { from_apply.push_back(fact); })
+                  .ok());
+  ASSERT_EQ(from_log.size(), 3u);
+  ASSERT_EQ(from_apply.size(), from_log.size());
+  const std::vector<eventstore::RecordedEvent> log = Log("trust-a", 1, 10);
+  for (size_t i = 0; i < from_log.size(); ++i) {
+    const eventstore::RecordedEvent& event = log[from_log[i].position - 1];
+    EXPECT_EQ(from_log[i].position, from_apply[i].position);
+    EXPECT_EQ(from_log[i].occurred_at,
+              absl::FromUnixMicros(event.record.occurred_at_micros()));
+    EXPECT_EQ(from_log[i].recorded_at,
+              absl::FromUnixMicros(event.record.recorded_at_micros()));
+    EXPECT_EQ(from_log[i].occurred_at, from_apply[i].occurred_at);
+    EXPECT_EQ(from_log[i].recorded_at, from_apply[i].recorded_at);
+    EXPECT_EQ(from_log[i].event.SerializeAsString(),
+              from_apply[i].event.SerializeAsString());
+    EXPECT_EQ(projections::CpdEventType(from_log[i].event),
+              event.record.type());
+  }
+}
+
+// A CPD event type whose data does not parse is no fact: the views skip it
+// and read on, as they skip events of other types.
+TEST_F(ProjectorTest, CpdTypeWithDataThatDoesNotParseIsSkipped) {
+  AddSchool("trust-a", "north");
+  eventstore::AppendRequest request;
+  request.tenant = "trust-a";
+  request.stream = "organisation";
+  eventstore::ProposedEvent proposed;
+  proposed.event_id = NewUuid();
+  proposed.type = "SchoolAdded";
+  proposed.data = std::string("\xff\xff\xff", 3);
+  request.events.push_back(std::move(proposed));
+  ASSERT_TRUE(log_->Append(std::move(request)).ok());
+  AddSchool("trust-a", "south");
+  absl::StatusOr<FactStore::LogProgress> progress =
+      facts_->ApplyLog("trust-a", *log_, 100);
+  ASSERT_TRUE(progress.ok()) << progress.status();
+  EXPECT_EQ(progress->checkpoint, 3u);
+  EXPECT_THAT(Schools("trust-a"), ElementsAre("north", "south"));
+}
+
+std::vector<std::string> SchoolsIn(const projections::TrustHistory& history) {
+  std::vector<std::string> schools;
+  for (const Fact& fact : history.Of(cpd::v1::CpdEvent::kSchoolAdded)) {
+    schools.push_back(fact.event.school_added().school_id());
+  }
+  return schools;
+}
+
+TEST_F(ProjectorTest, HistoryCacheAdvancesSnapshotsAndAnswersOlderPositions) {
+  projections::HistoryCache cache(facts_.get(), 1000);
+  AddSchool("trust-a", "north");
+  AddOther("trust-a");
+  ASSERT_TRUE(facts_->ApplyLog("trust-a", *log_, 100).ok());
+  auto first = cache.At("trust-a", 2);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT(SchoolsIn(**first), ElementsAre("north"));
+  EXPECT_EQ(cache.cached_facts(), 1u);
+
+  AddSchool("trust-a", "south");
+  AddSchool("trust-a", "east");
+  ASSERT_TRUE(facts_->ApplyLog("trust-a", *log_, 100).ok());
+  auto second = cache.At("trust-a", 4);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_THAT(SchoolsIn(**second), ElementsAre("north", "south", "east"));
+  EXPECT_EQ((*second)->position(), 4u);
+  // The snapshot the first query holds did not move.
+  EXPECT_THAT(SchoolsIn(**first), ElementsAre("north"));
+  EXPECT_EQ(cache.cached_facts(), 3u);
+
+  // An older position than the cache's is loaded on its own.
+  auto older = cache.At("trust-a", 3);
+  ASSERT_TRUE(older.ok()) << older.status();
+  EXPECT_THAT(SchoolsIn(**older), ElementsAre("north", "south"));
+  // Between the cache's last fact and its position: the cached snapshot.
+  auto same = cache.At("trust-a", 4);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->get(), second->get());
+}
+
+TEST_F(ProjectorTest, HistoryCacheStaysWithinItsBudget) {
+  projections::HistoryCache cache(facts_.get(), 3);
+  for (int i = 0; i < 2; ++i) AddSchool("trust-a", absl::StrCat("a", i));
+  for (int i = 0; i < 2; ++i) AddSchool("trust-b", absl::StrCat("b", i));
+  for (int i = 0; i < 5; ++i) AddSchool("trust-c", absl::StrCat("c", i));
+  for (const char* tenant : {"trust-a", "trust-b", "trust-c"}) {
+    ASSERT_TRUE(facts_->ApplyLog(tenant, *log_, 100).ok());
+  }
+  ASSERT_TRUE(cache.At("trust-a", 2).ok());
+  EXPECT_EQ(cache.cached_facts(), 2u);
+  // trust-b does not fit beside trust-a: the least recently used goes.
+  auto b = cache.At("trust-b", 2);
+  ASSERT_TRUE(b.ok());
+  EXPECT_THAT(SchoolsIn(**b), ElementsAre("b0", "b1"));
+  EXPECT_EQ(cache.cached_facts(), 2u);
+  // trust-c alone is over the budget: answered, never cached.
+  auto c = cache.At("trust-c", 5);
+  ASSERT_TRUE(c.ok());
+  EXPECT_THAT(SchoolsIn(**c), ElementsAre("c0", "c1", "c2", "c3", "c4"));
+  EXPECT_LE(cache.cached_facts(), 3u);
+
+  projections::HistoryCache none(facts_.get(), 0);
+  auto a = none.At("trust-a", 2);
+  ASSERT_TRUE(a.ok());
+  EXPECT_THAT(SchoolsIn(**a), ElementsAre("a0", "a1"));
+  EXPECT_EQ(none.cached_facts(), 0u);
 }
 
 TEST_F(ProjectorTest, ApplyRefusesGapsAndRepeats) {

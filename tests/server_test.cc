@@ -13,9 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "services/event_store_service.h"
+#include "services/server_config.h"
 #include "tests/auth_support.h"
 #include "tests/test_support.h"
 #include "throughline/eventstore/v1/errors.pb.h"
@@ -357,6 +360,110 @@ TEST_F(ServerTest, ReadAllFiltersAndPages) {
   ASSERT_TRUE(stub_->ReadAll(Context().get(), read, &page).ok());
   EXPECT_EQ(page.events_size(), 0);  // Position 6 is coaching but TypeB.
   EXPECT_EQ(page.next_position(), 7u);
+}
+
+// ReadAll's reply is written straight from the stored records and
+// Subscribe's events are set from them: both must be, field for field, what
+// ToProto makes of the stored event.
+TEST_F(ServerTest, CatchUpReadsGiveEveryFieldAsStored) {
+  v1::AppendRequest request;
+  request.set_stream("observation-7");
+  *request.add_events() = Event("TypeA", std::string("\0\xff bytes", 8));
+  v1::ProposedEvent bare;
+  bare.set_event_id(NewUuid());
+  bare.set_type("TypeB");  // No content type, data or metadata.
+  *request.add_events() = bare;
+  v1::ProposedEvent full = Event("TypeC", "{}");
+  full.mutable_metadata()->set_correlation_id("corr-1");
+  full.mutable_metadata()->set_causation_id("cause-1");
+  full.mutable_metadata()->set_source_platform("platform-1");
+  full.mutable_occurred_at()->set_seconds(-86401);  // Before the epoch.
+  full.mutable_occurred_at()->set_nanos(250000000);
+  *request.add_events() = full;
+  v1::AppendResponse appended;
+  ASSERT_TRUE(Append(request, &appended).ok());
+  v1::AppendRequest other;
+  other.set_stream("plain");
+  *other.add_events() = Event();
+  ASSERT_TRUE(Append(other, &appended).ok());
+
+  absl::StatusOr<eventstore::LogPage> stored =
+      server_->store()->ReadLog("trust-a", 1, eventstore::LogFilter(), 100);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->events.size(), 4u);
+  std::vector<v1::RecordedEvent> expected;
+  for (const eventstore::RecordedEvent& event : stored->events) {
+    services::ToProto(event, &expected.emplace_back());
+  }
+  EXPECT_EQ(expected[2].occurred_at().seconds(), -86401);
+  EXPECT_EQ(expected[2].category(), "observation");
+
+  v1::ReadAllResponse page;
+  ASSERT_TRUE(stub_->ReadAll(Context().get(), {}, &page).ok());
+  ASSERT_EQ(page.events_size(), 4);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+        page.events(i), expected[i]))
+        << page.events(i).DebugString() << " vs " << expected[i].DebugString();
+  }
+  EXPECT_EQ(page.next_position(), 5u);
+  EXPECT_EQ(page.head_position(), 4u);
+
+  v1::SubscribeRequest subscribe;
+  auto context = Context();
+  std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader =
+      stub_->Subscribe(context.get(), subscribe);
+  v1::SubscribeResponse message;
+  std::vector<v1::RecordedEvent> delivered;
+  while (delivered.size() < 4 && reader->Read(&message)) {
+    if (message.has_event()) delivered.push_back(message.event());
+  }
+  context->TryCancel();
+  ASSERT_EQ(delivered.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(delivered[i],
+                                                                   expected[i]))
+        << delivered[i].DebugString() << " vs " << expected[i].DebugString();
+  }
+}
+
+// The RocksDB memory options: defaults, ranges, and a server that runs on
+// the smallest budget.
+TEST(ServerConfigTest, MemoryBudgetOptionsParseAndTheSmallestBudgetServes) {
+  bool help = false;
+  absl::StatusOr<services::ServerConfig> config =
+      services::ParseServerConfig({}, &help);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->block_cache_mib, 64u);
+  EXPECT_EQ(config->write_buffer_mib, 64u);
+  config = services::ParseServerConfig(
+      {"--block_cache_mib=1", "--write_buffer_mib=8"}, &help);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->write_buffer_mib, 8u);
+  for (const char* bad : {"--write_buffer_mib=7", "--write_buffer_mib=x",
+                          "--block_cache_mib=0"}) {
+    EXPECT_FALSE(services::ParseServerConfig({bad}, &help).ok()) << bad;
+  }
+
+  TempDir dir;
+  config->listen = "127.0.0.1:0";
+  config->data_dir = dir.path();
+  absl::StatusOr<std::unique_ptr<services::Server>> server =
+      services::Server::Start(*config);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::EventStore::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                          grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  Authorize(&context, MintToken((*server)->auth_store(), "trust-a"));
+  v1::AppendRequest request;
+  request.set_stream("s-1");
+  request.add_events()->set_event_id(NewUuid());
+  request.mutable_events(0)->set_type("Thing");
+  v1::AppendResponse response;
+  ASSERT_TRUE(stub->Append(&context, request, &response).ok());
+  EXPECT_EQ(response.last_position(), 1u);
+  (*server)->Shutdown();
 }
 
 // Reads a subscription until it has delivered `count` events.

@@ -159,11 +159,7 @@ class DecisionAuditTest : public ::testing::Test {
 
   absl::StatusOr<insights::DecisionAuditView> Audit(
       const projections::ViewParams& params, uint64_t position = UINT64_MAX) {
-    return projections::DecisionAudit(
-        s_.History(position), params,
-        [this](uint64_t p) -> absl::StatusOr<projections::TrustHistory> {
-          return s_.History(p);
-        });
+    return projections::DecisionAudit(s_.History(position), params);
   }
 
   Scenario s_;
@@ -339,18 +335,18 @@ TEST_F(DecisionAuditTest, SaysWhyEvidenceWasNotReplayed) {
   EXPECT_THAT(no_window.not_replayed_reason(), HasSubstr("parameters.from"));
 }
 
-TEST_F(DecisionAuditTest, HistoryThatCannotBeLoadedIsNotReplayed) {
-  absl::StatusOr<insights::DecisionAuditView> view = projections::DecisionAudit(
-      s_.History(), AuditParams(),
-      [](uint64_t p) -> absl::StatusOr<projections::TrustHistory> {
-        return absl::UnavailableError(absl::StrCat("no history at ", p));
-      });
+TEST_F(DecisionAuditTest, PositionBeyondTheAuditsIsNotReplayed) {
+  projections::ViewParams params = AuditParams();
+  params.as_of_position = september_ - 1;
+  absl::StatusOr<insights::DecisionAuditView> view =
+      projections::DecisionAudit(s_.History(), params);
   ASSERT_TRUE(view.ok()) << view.status();
   const insights::ReplayedEvidence& evidence = view->decisions(1).evidence(0);
   EXPECT_EQ(evidence.then_case(), insights::ReplayedEvidence::THEN_NOT_SET);
   EXPECT_EQ(evidence.now_case(), insights::ReplayedEvidence::NOW_NOT_SET);
   EXPECT_EQ(evidence.not_replayed_reason(),
-            absl::StrCat("no history at ", september_));
+            absl::StrCat("cites position ", september_,
+                         ", beyond the audit's position ", september_ - 1));
 }
 
 TEST_F(DecisionAuditTest, ScopeIsTheDecidersAtTheDecisionTime) {

@@ -34,6 +34,9 @@ constexpr uint64_t kDefaultTaxonomySize = 12;
 constexpr int kMinStaffPerSchool = 12;
 constexpr int kMaxSchools = 8;
 constexpr int kMaxStaff = 2000;
+// Most attendees the server accepts on one session (its list limit,
+// services/cpd/checks.h).
+constexpr size_t kMaxSessionAttendees = 500;
 
 // Platforms, one per silo, as the source-platform metadata.
 constexpr char kMis[] = "school-mis";
@@ -395,6 +398,11 @@ class Generator {
                    std::optional<absl::Duration> follow_up,
                    const std::vector<v1::Mechanism>& mechanisms,
                    bool follow_up_mechanisms);
+  // Records one held session of at most kMaxSessionAttendees attendees.
+  void RecordSessionHeld(Session session, const std::string& title,
+                         int facilitator, int minutes, int64_t cost_pence,
+                         std::optional<absl::Duration> follow_up,
+                         const std::vector<v1::Mechanism>& mechanisms);
   void Observations();
   void RecordObservation(int observed, absl::Time t, v1::ObservationKind kind);
   void LearningWalks();
@@ -936,6 +944,47 @@ void Generator::HoldSession(
   }
   if (session.attendees.empty()) return;
   std::sort(session.attendees.begin(), session.attendees.end());
+  // The server takes at most kMaxSessionAttendees attendees per session, so
+  // a larger group is taught in several sittings of near-equal size: the
+  // first under `id`, the others as "<id>-sitting-<n>" straight after it
+  // (a quarter of an hour apart), the cost shared between them.
+  const size_t count = session.attendees.size();
+  const size_t sittings =
+      (count + kMaxSessionAttendees - 1) / kMaxSessionAttendees;
+  if (sittings == 1) {
+    RecordSessionHeld(std::move(session), title, facilitator, minutes,
+                      cost_pence, follow_up, mechanisms);
+    return;
+  }
+  for (size_t k = 0; k < sittings; ++k) {
+    Session sitting = session;
+    if (k > 0) {
+      sitting.id = absl::StrCat(id, "-sitting-", k + 1);
+      sitting.held =
+          held + static_cast<int64_t>(k) * absl::Minutes(minutes + 15);
+    }
+    sitting.attendees.assign(
+        session.attendees.begin() +
+            static_cast<ptrdiff_t>(k * count / sittings),
+        session.attendees.begin() +
+            static_cast<ptrdiff_t>((k + 1) * count / sittings));
+    const int64_t share = cost_pence / static_cast<int64_t>(sittings);
+    RecordSessionHeld(
+        std::move(sitting), title, facilitator, minutes,
+        k == 0 ? cost_pence - share * static_cast<int64_t>(sittings - 1)
+               : share,
+        follow_up, mechanisms);
+  }
+}
+
+void Generator::RecordSessionHeld(
+    Session session, const std::string& title, int facilitator, int minutes,
+    int64_t cost_pence, std::optional<absl::Duration> follow_up,
+    const std::vector<v1::Mechanism>& mechanisms) {
+  const absl::Time held = session.held;
+  const std::string& id = session.id;
+  const std::string& programme_id = session.programme_id;
+  const std::vector<std::string>& areas = session.areas;
   auto* request = Add<v1::RecordSessionHeldRequest>(
       held, "CpdProgrammeService.RecordSessionHeld", kCpdPlatform);
   v1::SessionHeld* record = request->mutable_session();

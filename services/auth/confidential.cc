@@ -22,10 +22,15 @@ bool Is(const Caller& caller, const std::string& staff_id) {
 
 }  // namespace
 
+bool MayHoldConfidentialText(absl::string_view type) {
+  return type == "ObservationRecorded" || type == "CoachingConversationHeld";
+}
+
 void RedactForCaller(const Caller& caller,
                      ::throughline::eventstore::v1::RecordedEvent* event) {
   // The data is the event message itself (projections/cpd_codec.h); one
   // that does not parse is left to the reader, as any other.
+  // The types here are those MayHoldConfidentialText names.
   if (IsCpd(*event, "ObservationRecorded")) {
     cpd::ObservationRecorded observation;
     if (!observation.ParseFromString(event->data()) ||

@@ -7,6 +7,7 @@
 #ifndef THROUGHLINE_SERVICES_AUTH_CONFIDENTIAL_H_
 #define THROUGHLINE_SERVICES_AUTH_CONFIDENTIAL_H_
 
+#include "absl/strings/string_view.h"
 #include "services/auth/gate.h"
 #include "throughline/eventstore/v1/eventstore.pb.h"
 
@@ -16,6 +17,10 @@ namespace throughline::services::auth {
 // text `caller` may not read; leaves any other event as it is.
 void RedactForCaller(const Caller& caller,
                      ::throughline::eventstore::v1::RecordedEvent* event);
+
+// False when RedactForCaller leaves every event of `type` as it is, for any
+// caller: such an event may be sent as stored, without decoding it.
+bool MayHoldConfidentialText(absl::string_view type);
 
 }  // namespace throughline::services::auth
 

@@ -4,10 +4,12 @@
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -148,6 +150,20 @@ std::string FieldAad(absl::string_view tenant, absl::string_view subject,
 bool IsPersonal(const Descriptor* d) {
   return d == cpd::PersonalDetails::descriptor() ||
          d == cpd::PrivateText::descriptor();
+}
+
+// Whether a message of type `d` can hold a PersonalDetails / PrivateText at
+// any depth. `seen` stops recursive message types.
+bool CanHoldPersonal(const Descriptor* d,
+                     std::vector<const Descriptor*>* seen) {
+  if (IsPersonal(d)) return true;
+  if (std::find(seen->begin(), seen->end(), d) != seen->end()) return false;
+  seen->push_back(d);
+  for (int i = 0; i < d->field_count(); ++i) {
+    const Descriptor* child = d->field(i)->message_type();
+    if (child != nullptr && CanHoldPersonal(child, seen)) return true;
+  }
+  return false;
 }
 
 const FieldDescriptor* Field(const Message& m, const char* name) {
@@ -496,6 +512,24 @@ absl::Status PersonalData::RevealStoredEvent(const std::string& tenant,
   projections::EncodeCpdEvent(*event, &encoded);
   *data = std::move(encoded.data);
   return absl::OkStatus();
+}
+
+bool PersonalData::MayHoldPersonalData(absl::string_view type) {
+  // The CPD event types whose messages can hold personal data, found once
+  // from the CpdEvent descriptor.
+  static const auto* const kTypes = [] {
+    auto* types = new absl::flat_hash_set<std::string>();
+    const Descriptor* event = cpd::CpdEvent::descriptor();
+    for (int i = 0; i < event->field_count(); ++i) {
+      const Descriptor* message = event->field(i)->message_type();
+      std::vector<const Descriptor*> seen;
+      if (message != nullptr && CanHoldPersonal(message, &seen)) {
+        types->insert(message->name());
+      }
+    }
+    return types;
+  }();
+  return kTypes->contains(type);
 }
 
 absl::StatusOr<std::vector<cpd::PersonalDataKind>> PersonalData::KindsHeld(

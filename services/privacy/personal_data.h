@@ -85,6 +85,11 @@ class PersonalData {
                                  const std::string& content_type,
                                  std::string* data) const;
 
+  // Whether stored events of CPD type `type` can hold personal data, i.e.
+  // whether RevealStoredEvent may change them. Readers send every other
+  // event as stored, without decoding it.
+  static bool MayHoldPersonalData(absl::string_view type);
+
   // Destroys `subject`'s data keys of the given kinds (all kinds when
   // empty) and makes the deletion physical. Returns the kinds that had a
   // key.
