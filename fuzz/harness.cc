@@ -257,6 +257,17 @@ Rpc Direct(std::string name, Service* (*service)(Sandbox&),
   return rpc;
 }
 
+// Sets the credential of `metadata`'s trust and a deadline on a call over
+// the in-process channel.
+void PrepareChannelCall(Sandbox& sandbox, const CallMetadata& metadata,
+                        grpc::ClientContext* context) {
+  context->AddMetadata(
+      "authorization",
+      absl::StrCat("Bearer ", sandbox.TokenFor(metadata.trust)));
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(60));
+}
+
 // EventStore.Append: a callback method, so it goes over the in-process
 // channel like a real call.
 Rpc Append() {
@@ -266,11 +277,7 @@ Rpc Append() {
   rpc.call = [](Sandbox& sandbox, const CallMetadata& metadata,
                 const Message& request) {
     grpc::ClientContext context;
-    context.AddMetadata(
-        "authorization",
-        absl::StrCat("Bearer ", sandbox.TokenFor(metadata.trust)));
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(60));
+    PrepareChannelCall(sandbox, metadata, &context);
     es_v1::AppendResponse response;
     CallResult result;
     result.writes = true;
@@ -294,11 +301,7 @@ Rpc ReadAll() {
   rpc.call = [](Sandbox& sandbox, const CallMetadata& metadata,
                 const Message& request) {
     grpc::ClientContext context;
-    context.AddMetadata(
-        "authorization",
-        absl::StrCat("Bearer ", sandbox.TokenFor(metadata.trust)));
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(60));
+    PrepareChannelCall(sandbox, metadata, &context);
     es_v1::ReadAllResponse response;
     CallResult result;
     result.status = sandbox.event_store_stub()->ReadAll(

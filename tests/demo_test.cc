@@ -287,6 +287,20 @@ TEST(DemoTest, BadOptionsAreRefused) {
   EXPECT_TRUE(cli::GenerateDemo(options).ok());
 }
 
+// A server on loopback over a data directory in `dir`.
+absl::StatusOr<std::unique_ptr<services::Server>> StartServer(
+    const testing::TempDir& dir) {
+  services::ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  config.data_dir = dir.path() + "/data";
+  return services::Server::Start(config);
+}
+
+std::shared_ptr<grpc::Channel> ChannelTo(const services::Server& server) {
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", server.port()),
+                             grpc::InsecureChannelCredentials());
+}
+
 // Sends `plan` to `channel` with `token` (an admin's of the trust).
 cli::DemoOutcome Send(const std::shared_ptr<grpc::Channel>& channel,
                       const DemoPlan& plan, const std::string& token) {
@@ -298,15 +312,9 @@ cli::DemoOutcome Send(const std::shared_ptr<grpc::Channel>& channel,
 
 TEST(DemoTest, RunsEndToEndAndARepeatAppendsNothing) {
   testing::TempDir dir;
-  services::ServerConfig config;
-  config.listen = "127.0.0.1:0";
-  config.data_dir = dir.path() + "/data";
-  absl::StatusOr<std::unique_ptr<services::Server>> server =
-      services::Server::Start(config);
+  absl::StatusOr<std::unique_ptr<services::Server>> server = StartServer(dir);
   ASSERT_TRUE(server.ok()) << server.status();
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
-                          grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::Channel> channel = ChannelTo(**server);
   const DemoPlan plan = Plan(11, absl::Now());
   ASSERT_FALSE(plan.calls.empty());
   const std::string demo_token =
@@ -397,15 +405,9 @@ TEST(DemoTest, TheLargestTrustKeepsSessionsWithinTheListLimitAndRuns) {
   EXPECT_THAT(sittings, Contains("rt-session-1-sitting-2"));
 
   testing::TempDir dir;
-  services::ServerConfig config;
-  config.listen = "127.0.0.1:0";
-  config.data_dir = dir.path() + "/data";
-  absl::StatusOr<std::unique_ptr<services::Server>> server =
-      services::Server::Start(config);
+  absl::StatusOr<std::unique_ptr<services::Server>> server = StartServer(dir);
   ASSERT_TRUE(server.ok()) << server.status();
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
-                          grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::Channel> channel = ChannelTo(**server);
   const cli::DemoOutcome outcome =
       Send(channel, plan,
            testing::MintToken((*server)->auth_store(), "large-trust"));
