@@ -273,36 +273,76 @@ absl::Status FactStore::Apply(
                    "writing facts");
 }
 
+FactStore::StagedPage::StagedPage()
+    : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+FactStore::StagedPage::StagedPage(StagedPage&&) noexcept = default;
+FactStore::StagedPage& FactStore::StagedPage::operator=(StagedPage&&) noexcept =
+    default;
+FactStore::StagedPage::~StagedPage() = default;
+
+absl::StatusOr<FactStore::StagedPage> FactStore::StageLog(
+    const std::string& tenant, const eventstore::EventStore& log,
+    uint64_t from_position, size_t max_count) const {
+  StagedPage page;
+  page.tenant_ = tenant;
+  page.first_ = std::max<uint64_t>(from_position, 1);
+  page.last_ = page.first_ - 1;
+  std::string value;
+  absl::StatusOr<eventstore::LogScan> scan = log.ScanLog(
+      tenant, page.first_, eventstore::LogFilter(), max_count, kMaxApplyBytes,
+      [&](uint64_t position, const eventstore::EventRecordView& record) {
+        if (position != page.last_ + 1) {
+          return absl::FailedPreconditionError("the log read has a gap");
+        }
+        page.last_ = position;
+        StageFact(page.batch_.get(), facts_cf_, tenant, position, record.type,
+                  record.data, record.occurred_at_micros,
+                  record.recorded_at_micros, &value);
+        return absl::OkStatus();
+      });
+  if (!scan.ok()) return scan.status();
+  page.head_ = scan->head_position;
+  if (!page.empty()) {
+    page.batch_->Put(checkpoints_cf_, tenant, PositionValue(page.last_));
+  }
+  return page;
+}
+
+absl::StatusOr<FactStore::LogProgress> FactStore::WriteStaged(StagedPage page) {
+  absl::StatusOr<uint64_t> checkpoint = Checkpoint(page.tenant_);
+  if (!checkpoint.ok()) return checkpoint.status();
+  return WriteStagedAt(*checkpoint, std::move(page));
+}
+
+absl::StatusOr<FactStore::LogProgress> FactStore::WriteStagedAt(
+    uint64_t checkpoint, StagedPage page) {
+  LogProgress progress{checkpoint, page.head_};
+  if (page.empty()) return progress;
+  if (page.first_ != checkpoint + 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("views of ", page.tenant_, " are at position ", checkpoint,
+                     " but the page read starts at position ", page.first_));
+  }
+  // Not synced, as in Apply.
+  if (absl::Status s =
+          FromRocks(db_->Write(rocksdb::WriteOptions(), page.batch_.get()),
+                    "writing facts");
+      !s.ok()) {
+    return s;
+  }
+  progress.checkpoint = page.last_;
+  return progress;
+}
+
 absl::StatusOr<FactStore::LogProgress> FactStore::ApplyLog(
     const std::string& tenant, const eventstore::EventStore& log,
     size_t max_count) {
   absl::StatusOr<uint64_t> checkpoint = Checkpoint(tenant);
   if (!checkpoint.ok()) return checkpoint.status();
-  rocksdb::WriteBatch batch;
-  std::string value;
-  uint64_t last = *checkpoint;
-  absl::StatusOr<eventstore::LogScan> scan = log.ScanLog(
-      tenant, last + 1, eventstore::LogFilter(), max_count, kMaxApplyBytes,
-      [&](uint64_t position, const eventstore::EventRecordView& record) {
-        if (position != last + 1) {
-          return absl::FailedPreconditionError("the log read has a gap");
-        }
-        last = position;
-        StageFact(&batch, facts_cf_, tenant, position, record.type, record.data,
-                  record.occurred_at_micros, record.recorded_at_micros, &value);
-        return absl::OkStatus();
-      });
-  if (!scan.ok()) return scan.status();
-  LogProgress progress{last, scan->head_position};
-  if (last == *checkpoint) return progress;
-  batch.Put(checkpoints_cf_, tenant, PositionValue(last));
-  // Not synced, as in Apply.
-  if (absl::Status s = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
-                                 "writing facts");
-      !s.ok()) {
-    return s;
-  }
-  return progress;
+  absl::StatusOr<StagedPage> page =
+      StageLog(tenant, log, *checkpoint + 1, max_count);
+  if (!page.ok()) return page.status();
+  return WriteStagedAt(*checkpoint, *std::move(page));
 }
 
 absl::Status FactStore::Reset(const std::string& tenant) {

@@ -23,9 +23,10 @@
 // When kFactStoreVersion changes (the fact encoding changed), Open drops
 // every fact and checkpoint and the projector rebuilds from position 0.
 //
-// Thread safety: all methods are safe to call concurrently; Apply for one
-// tenant must not run concurrently with another Apply or Reset of that
-// tenant (the Projector serializes them).
+// Thread safety: all methods are safe to call concurrently; Apply, ApplyLog
+// and WriteStaged for one tenant must not run concurrently with another of
+// them or a Reset of that tenant (the Projector serializes them). StageLog
+// may run at any time.
 
 #ifndef THROUGHLINE_PROJECTIONS_FACT_STORE_H_
 #define THROUGHLINE_PROJECTIONS_FACT_STORE_H_
@@ -45,6 +46,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace throughline::projections {
@@ -107,10 +109,51 @@ class FactStore {
   };
   // Apply of the tenant's next events (at most `max_count`, from
   // Checkpoint(tenant) + 1) read straight from `log`'s stored records, with
-  // no event object in between: the projector's path.
+  // no event object in between: StageLog then WriteStaged.
   absl::StatusOr<LogProgress> ApplyLog(const std::string& tenant,
                                        const eventstore::EventStore& log,
                                        size_t max_count);
+
+  // A page of one tenant's log read and made ready to write: the facts of
+  // its events and the checkpoint after them, in one batch. Move-only.
+  class StagedPage {
+   public:
+    StagedPage(StagedPage&&) noexcept;
+    StagedPage& operator=(StagedPage&&) noexcept;
+    ~StagedPage();
+
+    const std::string& tenant() const { return tenant_; }
+    uint64_t first() const { return first_; }  // First position read.
+    uint64_t last() const { return last_; }    // Last one; first() - 1 if none.
+    uint64_t head() const { return head_; }    // The log's head when read.
+    bool empty() const { return last_ < first_; }
+
+   private:
+    friend class FactStore;
+    StagedPage();
+
+    std::string tenant_;
+    uint64_t first_ = 1;
+    uint64_t last_ = 0;
+    uint64_t head_ = 0;
+    std::unique_ptr<rocksdb::WriteBatch> batch_;
+  };
+
+  // ApplyLog in two halves, so that the next page can be read while one is
+  // written (the projector's path). StageLog reads the tenant's events from
+  // `from_position` (at most `max_count` of them, and at most ReadLog's
+  // default bytes of event data) and stages their facts, writing nothing:
+  // the log never changes below its head, so it may run on any thread,
+  // ahead of the checkpoint. WriteStaged writes one staged page — its facts
+  // and the checkpoint together, atomically — only if the tenant's
+  // checkpoint is still first() - 1; otherwise it writes nothing and returns
+  // FailedPrecondition (the checkpoint moved since the page was read: a
+  // Reset, or another writer). An empty page writes nothing.
+  absl::StatusOr<StagedPage> StageLog(const std::string& tenant,
+                                      const eventstore::EventStore& log,
+                                      uint64_t from_position,
+                                      size_t max_count) const;
+  absl::StatusOr<LogProgress> WriteStaged(StagedPage page);
 
   // The last position applied for `tenant` (0 before any).
   absl::StatusOr<uint64_t> Checkpoint(const std::string& tenant) const;
@@ -134,6 +177,10 @@ class FactStore {
 
  private:
   FactStore() = default;
+
+  // Writes `page` if the checkpoint is `checkpoint` and first() follows it.
+  absl::StatusOr<LogProgress> WriteStagedAt(uint64_t checkpoint,
+                                            StagedPage page);
 
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

@@ -3,6 +3,22 @@
 // each tenant's checkpoint and waits for new commits. Queries may also ask
 // it to catch a tenant up to a position before they read.
 //
+// Guarantees:
+// * Each page of facts is written with its checkpoint in one atomic batch,
+//   in log order, so after a stop, a crash or a restart it resumes exactly
+//   after the checkpoint: nothing is applied twice or skipped.
+// * One tenant's facts are written by one caller at a time (the background
+//   thread or a CatchUp), and only ever from that tenant's log.
+// * Tenants take turns: the background thread gives each tenant that is
+//   behind at most kPagesPerTurn pages (2,000 events each) before the next
+//   one's turn, so a trust being rebuilt delays the others by one turn at
+//   most.
+// * A tenant more than one page behind (a rebuild, a catch-up after a
+//   restart) is read one page ahead on a second thread while the page
+//   before is written, so reading and writing use two cores.
+// * Stop returns once the page being written is done (and the one being
+//   read ahead, which is dropped).
+//
 // It only reads the event log; it never appends.
 
 #ifndef THROUGHLINE_PROJECTIONS_PROJECTOR_H_
@@ -33,6 +49,9 @@ struct ProjectionProgress {
 
 class Projector {
  public:
+  // Pages (of up to 2,000 events) one tenant is given per turn.
+  static constexpr int kPagesPerTurn = 16;
+
   // `log` and `facts` must outlive the projector.
   Projector(const eventstore::EventStore* log, FactStore* facts);
   ~Projector();  // Stops the thread.
@@ -61,8 +80,13 @@ class Projector {
   };
 
   Tenant* TenantFor(const std::string& tenant);
-  // Applies one page of the log; returns the new checkpoint.
-  absl::StatusOr<uint64_t> ApplyPage(const std::string& tenant, Tenant* state)
+  // Applies pages of the tenant's log from its checkpoint, reading each
+  // next page while the one before is written, until the head as read, at
+  // most `max_pages` pages, the deadline or Stop. Returns where it left the
+  // tenant.
+  absl::StatusOr<FactStore::LogProgress> Advance(const std::string& tenant,
+                                                 Tenant* state, int max_pages,
+                                                 absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu);
   void Run();
 

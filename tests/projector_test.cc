@@ -82,6 +82,67 @@ class ProjectorTest : public ::testing::Test {
     return schools;
   }
 
+  // Appends `count` events to `tenant` in appends of 100: schools, staff
+  // (another kind, with an occurred time) and events of no CPD type.
+  void AddMany(const std::string& tenant, int count) {
+    for (int done = 0; done < count;) {
+      eventstore::AppendRequest request;
+      request.tenant = tenant;
+      request.stream = "many";
+      for (int i = 0; i < 100 && done < count; ++i, ++done) {
+        eventstore::ProposedEvent proposed;
+        if (done % 3 == 2) {
+          proposed.type = "SomethingElse";
+          proposed.data = absl::StrCat("other ", done);
+        } else {
+          cpd::v1::CpdEvent event;
+          if (done % 3 == 0) {
+            event.mutable_school_added()->set_school_id(
+                absl::StrCat(tenant, "-school-", done));
+          } else {
+            event.mutable_staff_member_joined()->set_staff_id(
+                absl::StrCat(tenant, "-staff-", done));
+          }
+          projections::EncodeCpdEvent(event, &proposed);
+          proposed.occurred_at = absl::FromUnixSeconds(1700000000 + done);
+        }
+        proposed.event_id = NewUuid();
+        request.events.push_back(std::move(proposed));
+      }
+      ASSERT_TRUE(log_->Append(std::move(request)).ok());
+    }
+  }
+
+  // Every fact of `tenant` in `facts`, as comparable text.
+  static std::vector<std::string> AllFacts(const FactStore& facts,
+                                           const std::string& tenant) {
+    std::vector<std::string> all;
+    EXPECT_TRUE(facts
+                    .Scan(tenant, {}, UINT64_MAX,
+                          [&](Fact&& fact) {
+                            all.push_back(absl::StrCat(
+                                fact.position, " ",
+                                absl::ToUnixMicros(fact.occurred_at), " ",
+                                absl::ToUnixMicros(fact.recorded_at), " ",
+                                fact.event.ShortDebugString()));
+                          })
+                    .ok());
+    return all;
+  }
+
+  // Waits (at most 60 s) until `projector` has brought `tenant` to `head`.
+  static void WaitForHead(Projector& projector, const std::string& tenant,
+                          uint64_t head) {
+    for (int i = 0; i < 6000; ++i) {
+      absl::StatusOr<projections::ProjectionProgress> progress =
+          projector.Progress(tenant);
+      ASSERT_TRUE(progress.ok()) << progress.status();
+      if (progress->position >= head) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL() << tenant << " did not reach " << head;
+  }
+
   std::vector<eventstore::RecordedEvent> Log(const std::string& tenant,
                                              uint64_t from, size_t count) {
     auto page = log_->ReadLog(tenant, from, {}, count);
@@ -353,6 +414,165 @@ TEST_F(ProjectorTest, RebuildStartsOverFromPositionZero) {
       projector.CatchUp("trust-a", 3, absl::Now() + absl::Seconds(30)).ok());
   EXPECT_FALSE(projector.Progress("trust-a")->rebuilding);
   EXPECT_THAT(Schools("trust-a"), ElementsAre("s0", "s1", "s2"));
+}
+
+// A rebuild reads each next page while the one before is written, across
+// many pages and two trusts: the facts are exactly those of applying the log
+// a few events at a time, and each trust's only from its own log.
+TEST_F(ProjectorTest, PipelinedRebuildEqualsAnIncrementalCatchUp) {
+  AddMany("trust-a", 9000);  // Five pages of 2,000, the last one short.
+  AddMany("trust-b", 2500);
+  AddSchool("trust-a", "last");
+
+  TempDir incremental_dir;
+  auto incremental = *FactStore::Open(incremental_dir.path());
+  for (const char* tenant : {"trust-a", "trust-b"}) {
+    for (;;) {
+      absl::StatusOr<FactStore::LogProgress> progress =
+          incremental->ApplyLog(tenant, *log_, 7);
+      ASSERT_TRUE(progress.ok()) << progress.status();
+      if (progress->checkpoint >= progress->head) break;
+    }
+  }
+
+  Projector projector(log_.get(), facts_.get());
+  projector.Start();
+  WaitForHead(projector, "trust-a", 9001);
+  WaitForHead(projector, "trust-b", 2500);
+  projector.Stop();
+  EXPECT_FALSE(projector.Progress("trust-a")->rebuilding);
+  for (const char* tenant : {"trust-a", "trust-b"}) {
+    SCOPED_TRACE(tenant);
+    EXPECT_EQ(*facts_->Checkpoint(tenant), *incremental->Checkpoint(tenant));
+    const std::vector<std::string> facts = AllFacts(*facts_, tenant);
+    EXPECT_EQ(facts.size(), tenant == std::string("trust-a") ? 6001u : 1667u);
+    EXPECT_EQ(facts, AllFacts(*incremental, tenant));
+  }
+  EXPECT_THAT(Schools("trust-b"),
+              ::testing::Each(::testing::StartsWith("trust-b-school-")));
+}
+
+// Stopping while a rebuild is under way leaves whole pages, each with its
+// checkpoint; a new projector over the reopened store (a restart) resumes
+// after that checkpoint, and the facts are those of a rebuild never
+// interrupted.
+TEST_F(ProjectorTest, StopInTheMiddleOfARebuildThenResume) {
+  AddMany("trust-a", 40000);
+  TempDir whole_dir;
+  auto whole = *FactStore::Open(whole_dir.path());
+  {
+    Projector projector(log_.get(), whole.get());
+    ASSERT_TRUE(
+        projector.CatchUp("trust-a", 40000, absl::Now() + absl::Seconds(60))
+            .ok());
+  }
+
+  uint64_t stopped_at = 0;
+  {
+    Projector projector(log_.get(), facts_.get());
+    projector.Start();
+    while (*facts_->Checkpoint("trust-a") == 0) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    projector.Stop();
+    stopped_at = *facts_->Checkpoint("trust-a");
+    RecordProperty("stopped_at", static_cast<int>(stopped_at));  // In the XML.
+  }
+  // Whole pages only, and nothing past the checkpoint.
+  EXPECT_TRUE(stopped_at % 2000 == 0 || stopped_at == 40000) << stopped_at;
+  const std::vector<std::string> partial = AllFacts(*facts_, "trust-a");
+  std::vector<std::string> expected = AllFacts(*whole, "trust-a");
+  std::vector<std::string> expected_partial;
+  ASSERT_TRUE(whole
+                  ->Scan("trust-a", {}, stopped_at,
+                         [&](Fact&& fact) {
+                           expected_partial.push_back(absl::StrCat(
+                               fact.position, " ",
+                               absl::ToUnixMicros(fact.occurred_at), " ",
+                               absl::ToUnixMicros(fact.recorded_at), " ",
+                               fact.event.ShortDebugString()));
+                         })
+                  .ok());
+  EXPECT_EQ(partial, expected_partial);
+
+  OpenFacts();
+  EXPECT_EQ(*facts_->Checkpoint("trust-a"), stopped_at);
+  Projector projector(log_.get(), facts_.get());
+  projector.Start();
+  WaitForHead(projector, "trust-a", 40000);
+  projector.Stop();
+  EXPECT_EQ(AllFacts(*facts_, "trust-a"), expected);
+}
+
+// Trusts take turns: a trust with a long log to rebuild gets at most
+// kPagesPerTurn pages before another trust's new event is applied.
+TEST_F(ProjectorTest, ATrustBeingRebuiltDoesNotHoldUpTheOthers) {
+  const int kBig = 3 * Projector::kPagesPerTurn * 2000;
+  AddMany("trust-a", kBig);  // Three turns; "trust-a" comes first.
+  AddSchool("trust-b", "b0");
+  Projector projector(log_.get(), facts_.get());
+  projector.Start();
+  uint64_t big_when_small_done = 0;
+  for (int i = 0; i < 600000; ++i) {
+    if (*facts_->Checkpoint("trust-b") == 1) {
+      big_when_small_done = *facts_->Checkpoint("trust-a");
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  // Read after trust-b's checkpoint: trust-a was at most this far when
+  // trust-b's event was applied.
+  EXPECT_LT(big_when_small_done, static_cast<uint64_t>(kBig));
+  WaitForHead(projector, "trust-a", kBig);
+  projector.Stop();
+  EXPECT_THAT(Schools("trust-b"), ElementsAre("b0"));
+}
+
+// A staged page is written only right after the checkpoint it was read
+// for, and only to its own trust.
+TEST_F(ProjectorTest, StagedPageIsWrittenOnlyAfterItsCheckpoint) {
+  for (int i = 0; i < 4; ++i) AddSchool("trust-a", absl::StrCat("s", i));
+  AddSchool("trust-b", "b0");
+  absl::StatusOr<FactStore::StagedPage> first =
+      facts_->StageLog("trust-a", *log_, 1, 2);
+  absl::StatusOr<FactStore::StagedPage> second =
+      facts_->StageLog("trust-a", *log_, 3, 2);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->first(), 1u);
+  EXPECT_EQ(first->last(), 2u);
+  EXPECT_EQ(second->head(), 4u);
+  EXPECT_EQ(*facts_->Checkpoint("trust-a"), 0u);  // Staging writes nothing.
+
+  // Out of order: refused, nothing written.
+  absl::StatusOr<FactStore::LogProgress> written =
+      facts_->WriteStaged(*std::move(second));
+  EXPECT_EQ(written.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Schools("trust-a"), ::testing::IsEmpty());
+
+  written = facts_->WriteStaged(*std::move(first));
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->checkpoint, 2u);
+  EXPECT_THAT(Schools("trust-a"), ElementsAre("s0", "s1"));
+  EXPECT_EQ(*facts_->Checkpoint("trust-b"), 0u);
+
+  // Read before a Reset, for the old checkpoint: refused after it.
+  second = facts_->StageLog("trust-a", *log_, 3, 2);
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(facts_->Reset("trust-a").ok());
+  EXPECT_EQ(facts_->WriteStaged(*std::move(second)).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Schools("trust-a"), ::testing::IsEmpty());
+  EXPECT_EQ(*facts_->Checkpoint("trust-a"), 0u);
+
+  // Past the head: an empty page, which writes nothing.
+  absl::StatusOr<FactStore::StagedPage> none =
+      facts_->StageLog("trust-b", *log_, 2, 100);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  written = facts_->WriteStaged(*std::move(none));
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(written->checkpoint, 0u);
+  EXPECT_EQ(written->head, 1u);
 }
 
 }  // namespace
