@@ -199,6 +199,10 @@ class EventStore::Impl {
                                            absl::Time deadline) const;
   void Shutdown();
   const EventStoreOptions& options() const { return options_; }
+  absl::StatusOr<uint64_t> ImportEvents(const std::string& tenant,
+                                        std::vector<ImportedEvent> events);
+  absl::StatusOr<uint64_t> FreezeTenant(const std::string& tenant);
+  void ThawTenant(const std::string& tenant);
 
  private:
   // An accepted append waiting for the committer.
@@ -207,6 +211,10 @@ class EventStore::Impl {
     std::vector<Uuid> ids;
     std::vector<Digest> digests;
     AppendCallback done;
+    // An ImportEvents call instead of an append (request.tenant is set,
+    // request.events is empty): the events and their decoded records.
+    std::vector<ImportedEvent> imported;
+    std::vector<EventRecord> imported_records;
   };
 
   // State of the group being committed: what the appends before the current
@@ -220,6 +228,12 @@ class EventStore::Impl {
   };
 
   absl::Status Validate(const AppendRequest& request, Pending* pending) const;
+  // Queues `pending` for the committer, or completes `done` with the reason
+  // it cannot be queued.
+  void Enqueue(Pending pending, AppendCallback done);
+  absl::Status ValidateImport(Pending* pending) const;
+  absl::StatusOr<AppendResult> PrepareImport(const Pending& pending,
+                                             GroupState* group);
   void CommitLoop();
   void CommitGroup(std::deque<Pending>& group);
   absl::StatusOr<AppendResult> Prepare(const Pending& pending,
@@ -265,6 +279,11 @@ class EventStore::Impl {
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   // Committed groups since the store opened.
   uint64_t commit_count_ ABSL_GUARDED_BY(mu_) = 0;
+  // Appends and imports queued, and completed, since the store opened: a
+  // freeze waits for the second to reach the first.
+  uint64_t enqueued_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t completed_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_set<std::string> frozen_ ABSL_GUARDED_BY(mu_);
   EventStoreStats stats_ ABSL_GUARDED_BY(mu_);
   // Held while joining the committer, so that concurrent Shutdowns wait for
   // one join instead of joining the same thread twice.
@@ -424,6 +443,10 @@ void EventStore::Impl::AppendAsync(AppendRequest request, AppendCallback done) {
     pending.digests.push_back(ContentDigest(request.stream, event));
   }
   pending.request = std::move(request);
+  Enqueue(std::move(pending), std::move(done));
+}
+
+void EventStore::Impl::Enqueue(Pending pending, AppendCallback done) {
   absl::Status refused;
   {
     absl::MutexLock lock(&mu_);
@@ -433,9 +456,15 @@ void EventStore::Impl::AppendAsync(AppendRequest request, AppendCallback done) {
     } else if (queue_.size() >= options_.max_queued_appends) {
       refused = absl::ResourceExhaustedError(
           "too many appends waiting to be committed; retry shortly");
+    } else if (frozen_.contains(pending.request.tenant)) {
+      refused = absl::UnavailableError(
+          absl::StrCat("tenant ", pending.request.tenant,
+                       " is frozen while it is handed over to another "
+                       "store; nothing was appended"));
     } else {
       pending.done = std::move(done);
       queue_.push_back(std::move(pending));
+      ++enqueued_;
       return;
     }
   }
@@ -456,7 +485,10 @@ void EventStore::Impl::CommitLoop() {
       if (queue_.empty()) return;  // Shutting down and drained.
       group.swap(queue_);
     }
+    const size_t count = group.size();
     CommitGroup(group);
+    absl::MutexLock lock(&mu_);
+    completed_ += count;
   }
 }
 
@@ -657,7 +689,9 @@ void EventStore::Impl::CommitGroup(std::deque<Pending>& group) {
   std::vector<absl::StatusOr<AppendResult>> outcomes;
   outcomes.reserve(group.size());
   for (const Pending& pending : group) {
-    outcomes.push_back(Prepare(pending, recorded_micros, &state));
+    outcomes.push_back(pending.imported.empty()
+                           ? Prepare(pending, recorded_micros, &state)
+                           : PrepareImport(pending, &state));
   }
   CommitStats commit;
   if (state.batch.Count() > 0) {
@@ -689,8 +723,11 @@ void EventStore::Impl::CommitGroup(std::deque<Pending>& group) {
       if (!outcomes[i].ok()) {
         ++commit.refused;
       } else if (!outcomes[i]->already_stored) {
+        // An import counts as one append of the events it wrote.
         ++commit.appends;
-        commit.events += group[i].request.events.size();
+        commit.events += group[i].imported.empty()
+                             ? group[i].request.events.size()
+                             : group[i].imported.size();
       }
     }
     absl::MutexLock lock(&mu_);
@@ -1412,6 +1449,203 @@ absl::StatusOr<VerifyReport> EventStore::Impl::Verify(
   return report;
 }
 
+// ---------------------------------------------------------------------------
+// Import and freeze: restoring a tenant from a copy of its log. Kept apart
+// from the append path; the committer only dispatches to PrepareImport.
+
+absl::Status EventStore::Impl::ValidateImport(Pending* pending) const {
+  const std::vector<ImportedEvent>& events = pending->imported;
+  if (events.empty()) {
+    return InvalidField("events", "an import needs at least one event");
+  }
+  if (events.size() > options_.max_events_per_append) {
+    return InvalidField(
+        "events",
+        absl::StrCat(events.size(), " events is more than the limit of ",
+                     options_.max_events_per_append, " per import"));
+  }
+  absl::flat_hash_set<Uuid> seen;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const std::string field = absl::StrCat("events[", i, "]");
+    if (i > 0 && events[i].position != events[i - 1].position + 1) {
+      return InvalidField(
+          absl::StrCat(field, ".position"),
+          absl::StrCat("position ", events[i].position, " does not follow ",
+                       events[i - 1].position));
+    }
+    EventRecord record;
+    if (!record.ParseFromString(events[i].stored)) {
+      return InvalidField(absl::StrCat(field, ".stored"),
+                          "not a serialized EventRecord");
+    }
+    if (record.event_id().size() != 16) {
+      return InvalidField(absl::StrCat(field, ".event_id"),
+                          "an event id is 16 bytes");
+    }
+    Uuid id;
+    std::copy_n(record.event_id().begin(), id.size(), id.begin());
+    if (!seen.insert(id).second) {
+      return InvalidField(absl::StrCat(field, ".event_id"),
+                          "the same event id appears twice in one import");
+    }
+    if (absl::Status s =
+            ValidateStreamName(record.stream(), absl::StrCat(field, ".stream"));
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s =
+            ValidateEventType(record.type(), absl::StrCat(field, ".type"));
+        !s.ok()) {
+      return s;
+    }
+    ProposedEvent content;
+    content.type = record.type();
+    content.content_type = record.content_type();
+    content.data = record.data();
+    pending->ids.push_back(id);
+    pending->digests.push_back(ContentDigest(record.stream(), content));
+    pending->imported_records.push_back(std::move(record));
+  }
+  return absl::OkStatus();
+}
+
+// Checks the whole import against the committed state plus the group before
+// staging anything, so a refused import leaves the group's batch untouched.
+absl::StatusOr<AppendResult> EventStore::Impl::PrepareImport(
+    const Pending& pending, GroupState* group) {
+  const std::string& tenant = pending.request.tenant;
+  uint64_t head;
+  if (auto it = group->heads.find(tenant); it != group->heads.end()) {
+    head = it->second;
+  } else {
+    absl::MutexLock lock(&mu_);
+    absl::StatusOr<uint64_t> committed = HeadLocked(tenant);
+    if (!committed.ok()) return committed.status();
+    head = *committed;
+  }
+  const uint64_t first = pending.imported.front().position;
+  if (first != head + 1) {
+    return FieldError(
+        absl::StatusCode::kFailedPrecondition, "events[0].position",
+        absl::StrCat("the import starts at position ", first, " but tenant ",
+                     tenant, " has its head at ", head,
+                     first <= head ? " (it overlaps the stored log)"
+                                   : " (it would leave a gap)"));
+  }
+  std::vector<std::string> id_keys;
+  absl::flat_hash_map<std::string, StreamInfo> streams;  // stream prefix
+  for (size_t i = 0; i < pending.imported.size(); ++i) {
+    const EventRecord& record = pending.imported_records[i];
+    const std::string field = absl::StrCat("events[", i, "]");
+    id_keys.push_back(IdKey(tenant, pending.ids[i]));
+    absl::StatusOr<std::optional<IdEntry>> entry =
+        LookupId(id_keys.back(), *group);
+    if (!entry.ok()) return entry.status();
+    if (entry->has_value()) {
+      return FieldError(
+          absl::StatusCode::kFailedPrecondition,
+          absl::StrCat(field, ".event_id"),
+          absl::StrCat("event ", FormatUuid(pending.ids[i]),
+                       " is already stored at position ", (*entry)->position));
+    }
+    const std::string prefix = StreamPrefix(tenant, record.stream());
+    std::optional<StreamInfo> current;
+    if (auto it = streams.find(prefix); it != streams.end()) {
+      current = it->second;
+    } else {
+      absl::StatusOr<std::optional<StreamInfo>> info =
+          LookupStream(tenant, record.stream(), *group);
+      if (!info.ok()) return info.status();
+      current = *info;
+    }
+    const uint64_t expected = current.has_value() ? current->revision + 1 : 0;
+    if (record.revision() != expected) {
+      return FieldError(
+          absl::StatusCode::kFailedPrecondition,
+          absl::StrCat(field, ".revision"),
+          absl::StrCat("revision ", record.revision(), " of stream \"",
+                       record.stream(), "\" does not follow the stored ",
+                       current.has_value()
+                           ? absl::StrCat("revision ", current->revision)
+                           : std::string("empty stream")));
+    }
+    streams[prefix] = StreamInfo{record.revision(), first + i};
+  }
+  // The imported events extend this store's hash chain exactly as appends
+  // do: the same stored bytes give the same chain as in the source store.
+  absl::StatusOr<ChainHash> chain = LookupChain(tenant, head, *group);
+  if (!chain.ok()) return chain.status();
+  // Everything holds: stage the writes, the stored bytes as given.
+  for (size_t i = 0; i < pending.imported.size(); ++i) {
+    const EventRecord& record = pending.imported_records[i];
+    const uint64_t position = first + i;
+    group->batch.Put(log_cf_, LogKey(tenant, position),
+                     pending.imported[i].stored);
+    *chain = NextChainHash(*chain, pending.imported[i].stored);
+    group->batch.Put(chain_cf_, LogKey(tenant, position),
+                     EncodeChainHash(*chain));
+    group->batch.Put(streams_cf_,
+                     StreamKey(tenant, record.stream(), record.revision()),
+                     PositionValue(position));
+    IdEntry entry{position, record.revision(), pending.digests[i]};
+    group->batch.Put(ids_cf_, id_keys[i], EncodeIdEntry(entry));
+    group->ids[id_keys[i]] = entry;
+  }
+  for (auto& [prefix, info] : streams) group->streams[prefix] = info;
+  AppendResult result;
+  result.first_position = first;
+  result.last_position = first + pending.imported.size() - 1;
+  group->heads[tenant] = result.last_position;
+  group->chains[tenant] = *chain;
+  return result;
+}
+
+absl::StatusOr<uint64_t> EventStore::Impl::ImportEvents(
+    const std::string& tenant, std::vector<ImportedEvent> events) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  Pending pending;
+  pending.request.tenant = tenant;
+  pending.imported = std::move(events);
+  if (absl::Status s = ValidateImport(&pending); !s.ok()) return s;
+  absl::Mutex mu;
+  std::optional<absl::StatusOr<AppendResult>> outcome;
+  Enqueue(std::move(pending), [&](absl::StatusOr<AppendResult> result) {
+    absl::MutexLock lock(&mu);
+    outcome = std::move(result);
+  });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](std::optional<absl::StatusOr<AppendResult>>* o) {
+        return o->has_value();
+      },
+      &outcome));
+  if (!outcome->ok()) return outcome->status();
+  return (*outcome)->last_position;
+}
+
+absl::StatusOr<uint64_t> EventStore::Impl::FreezeTenant(
+    const std::string& tenant) {
+  if (absl::Status s = ValidateTenant(tenant); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  frozen_.insert(tenant);
+  // Everything queued before the freeze, of this tenant or not, completes
+  // before the head is read.
+  struct Drained {
+    const Impl* impl;
+    uint64_t target;
+    bool operator()() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return impl->completed_ >= target;
+    }
+  } drained{this, enqueued_};
+  mu_.Await(absl::Condition(&drained));
+  return HeadLocked(tenant);
+}
+
+void EventStore::Impl::ThawTenant(const std::string& tenant) {
+  absl::MutexLock lock(&mu_);
+  frozen_.erase(tenant);
+}
+
 EventStore::EventStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 EventStore::~EventStore() = default;
 
@@ -1528,6 +1762,19 @@ uint64_t EventStore::CommitCount() const { return impl_->CommitCount(); }
 
 uint64_t EventStore::WaitForCommit(uint64_t seen, absl::Time deadline) const {
   return impl_->WaitForCommit(seen, deadline);
+}
+
+absl::StatusOr<uint64_t> EventStore::ImportEvents(
+    const std::string& tenant, std::vector<ImportedEvent> events) {
+  return impl_->ImportEvents(tenant, std::move(events));
+}
+
+absl::StatusOr<uint64_t> EventStore::FreezeTenant(const std::string& tenant) {
+  return impl_->FreezeTenant(tenant);
+}
+
+void EventStore::ThawTenant(const std::string& tenant) {
+  impl_->ThawTenant(tenant);
 }
 
 void EventStore::Shutdown() { impl_->Shutdown(); }

@@ -172,6 +172,14 @@ struct LogPage {
   uint64_t head_position = 0;
 };
 
+// One event of a tenant's log as another store holds it, for ImportEvents:
+// its position and the log value exactly as stored there (a serialized
+// EventRecord, see format.h).
+struct ImportedEvent {
+  uint64_t position = 0;
+  std::string stored;
+};
+
 // Where a ScanLog stopped.
 struct LogScan {
   // One past the last position examined: where the next read starts.
@@ -358,6 +366,34 @@ class EventStore {
   // Blocks until CommitCount() > `seen`, the deadline passes or the store
   // shuts down; returns CommitCount().
   uint64_t WaitForCommit(uint64_t seen, absl::Time deadline) const;
+
+  // Restoring a tenant from a copy of its log (another node's, replayed
+  // from a bus). Writes `events` at exactly their positions, keeping their
+  // stored bytes, ids, streams, revisions and times as given, through the
+  // committer in one atomic batch; the tenant's head becomes the last
+  // position. The copy must continue the tenant's log: positions consecutive
+  // from the current head + 1, each stream's revisions consecutive from its
+  // current revision + 1, no event id already stored. Returns the new head.
+  //   InvalidArgument     no events, too many (max_events_per_append), a
+  //                       record that does not decode or breaks the name
+  //                       rules (the message names events[i])
+  //   FailedPrecondition  a gap or an overlap with the stored log, a stream
+  //                       revision out of sequence, or an event id already
+  //                       stored (the message names events[i])
+  //   Unavailable         the tenant is frozen, or the store shuts down
+  //   Internal            RocksDB failed to write
+  // Never mixes with the appends of the same group: an import either lands
+  // whole or not at all.
+  absl::StatusOr<uint64_t> ImportEvents(const std::string& tenant,
+                                        std::vector<ImportedEvent> events);
+
+  // Freezing a tenant for a hand-over: while frozen, its appends and imports
+  // are refused with Unavailable and nothing is appended. Freeze returns
+  // once every append of the tenant accepted before it has completed, with
+  // the tenant's head at that moment, so the head cannot move until Thaw.
+  // Freezing is in memory only (a restart thaws).
+  absl::StatusOr<uint64_t> FreezeTenant(const std::string& tenant);
+  void ThawTenant(const std::string& tenant);
 
   // Totals since the store opened.
   EventStoreStats Stats() const;

@@ -221,7 +221,7 @@ grpc::ServerUnaryReactor* EventStoreService::Append(
     grpc::CallbackServerContext* context, const v1::AppendRequest* request,
     v1::AppendResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) {
     reactor->Finish(ToGrpcStatus(tenant.status()));
     return reactor;
@@ -254,7 +254,7 @@ grpc::Status EventStoreService::ReadStream(grpc::ServerContext* context,
                                            v1::ReadStreamResponse* response) {
   absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint32_t> count =
       ReadCount(request->max_count(), kDefaultStreamReadCount);
@@ -316,7 +316,7 @@ grpc::ServerUnaryReactor* EventStoreService::ReadAll(
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) {
     reactor->Finish(ToGrpcStatus(tenant.status()));
     return reactor;
@@ -390,7 +390,7 @@ grpc::Status EventStoreService::Subscribe(
     grpc::ServerWriter<v1::SubscribeResponse>* writer) {
   absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   const eventstore::LogFilter filter = FromProto(request->filter());
   if (absl::Status s = RecordRawRead(*context, "", request->from_position());
@@ -459,7 +459,7 @@ grpc::Status EventStoreService::Subscribe(
 grpc::Status EventStoreService::GetStream(grpc::ServerContext* context,
                                           const v1::GetStreamRequest* request,
                                           v1::GetStreamResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<eventstore::StreamInfo> info =
       store_->GetStreamInfo(*tenant, request->stream());
@@ -473,7 +473,7 @@ grpc::Status EventStoreService::GetStream(grpc::ServerContext* context,
 grpc::Status EventStoreService::GetLogInfo(grpc::ServerContext* context,
                                            const v1::GetLogInfoRequest* request,
                                            v1::GetLogInfoResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<uint64_t> head = store_->HeadPosition(*tenant);
   if (!head.ok()) return ToGrpcStatus(head.status());
@@ -492,7 +492,7 @@ grpc::Status EventStoreService::GetLogInfo(grpc::ServerContext* context,
 grpc::Status EventStoreService::Verify(grpc::ServerContext* context,
                                        const v1::VerifyRequest* request,
                                        v1::VerifyResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   eventstore::VerifyOptions options;
   options.tenant = *tenant;

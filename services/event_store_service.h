@@ -17,6 +17,7 @@
 
 #include "absl/strings/string_view.h"
 #include "eventstore/event_store.h"
+#include "services/tenant.h"
 #include "services/auth/auth_store.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 
@@ -51,6 +52,11 @@ class EventStoreService final
   // stored.
   EventStoreService(eventstore::EventStore* store, auth::AuthStore* access_log,
                     Reveal reveal = {});
+
+  // Refuses the calls of tenants this server does not serve (cluster
+  // placement); nullptr (the default) serves every tenant. Set before
+  // serving; `gate` must outlive the service.
+  void set_tenant_gate(const TenantGate* gate) { gate_ = gate; }
 
   // Ends every open subscription (with UNAVAILABLE) and refuses new ones, so
   // that the server can shut down without waiting for them.
@@ -87,6 +93,7 @@ class EventStoreService final
                              absl::string_view stream, uint64_t from_position);
 
   eventstore::EventStore* const store_;
+  const TenantGate* gate_ = nullptr;
   auth::AuthStore* const access_log_;
   const Reveal reveal_;
 

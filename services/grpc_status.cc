@@ -4,6 +4,7 @@
 #include <string>
 
 #include "eventstore/errors.h"
+#include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "throughline/eventstore/v1/errors.pb.h"
 
@@ -35,8 +36,35 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     detail.set_actual_revision(conflict->actual_revision);
     rich.add_details()->PackFrom(detail);
   }
+  if (std::optional<TenantOwner> owner = ErrorOwner(status)) {
+    google::rpc::ErrorInfo info;
+    info.set_reason(kNotOwnerReason);
+    info.set_domain(kErrorDomain);
+    (*info.mutable_metadata())["trust"] = owner->tenant;
+    (*info.mutable_metadata())["owner_node"] = owner->node;
+    (*info.mutable_metadata())["owner_address"] = owner->address;
+    rich.add_details()->PackFrom(info);
+  }
   if (rich.details_size() == 0) return grpc::Status(code, message);
   return grpc::Status(code, message, rich.SerializeAsString());
+}
+
+std::optional<TenantOwner> OwnerFromGrpcStatus(const grpc::Status& status) {
+  google::rpc::Status rich;
+  if (status.ok() || !rich.ParseFromString(status.error_details())) {
+    return std::nullopt;
+  }
+  for (const google::protobuf::Any& detail : rich.details()) {
+    google::rpc::ErrorInfo info;
+    if (!detail.UnpackTo(&info) || info.reason() != kNotOwnerReason) continue;
+    const auto& metadata = info.metadata();
+    auto get = [&](const char* key) {
+      auto it = metadata.find(key);
+      return it == metadata.end() ? std::string() : it->second;
+    };
+    return TenantOwner{get("trust"), get("owner_node"), get("owner_address")};
+  }
+  return std::nullopt;
 }
 
 std::string GrpcCodeName(grpc::StatusCode code) {

@@ -48,7 +48,7 @@ absl::StatusOr<InsightsService::Loaded> InsightsService::Load(
     bool check_scope) {
   absl::StatusOr<auth::Caller> caller = auth::Admit(context);
   if (!caller.ok()) return caller.status();
-  absl::StatusOr<std::string> tenant = TenantOf(context);
+  absl::StatusOr<std::string> tenant = TenantOf(context, gate_);
   if (!tenant.ok()) return tenant.status();
   // Each time of the query, when set.
   std::optional<absl::Time> from, to, as_of_time;
@@ -175,7 +175,7 @@ grpc::Status InsightsService::GetEmergentNeeds(
 grpc::Status InsightsService::WatchEmergentNeeds(
     grpc::ServerContext* context, const insights::ViewQuery* request,
     grpc::ServerWriter<insights::EmergentNeedsView>* writer) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   insights::ViewQuery query = *request;
   insights::EmergentNeedsView last;
@@ -299,7 +299,7 @@ grpc::Status InsightsService::GetProjectionStatus(
     grpc::ServerContext* context,
     const insights::GetProjectionStatusRequest* request,
     insights::ProjectionStatus* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<projections::ProjectionProgress> progress =
       projector_->Progress(*tenant);
@@ -316,7 +316,7 @@ grpc::Status InsightsService::GetProjectionStatus(
 grpc::Status InsightsService::RebuildViews(
     grpc::ServerContext* context, const insights::RebuildViewsRequest* request,
     insights::ProjectionStatus* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   if (absl::Status s = projector_->Rebuild(*tenant); !s.ok()) {
     return ToGrpcStatus(s);

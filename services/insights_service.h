@@ -17,6 +17,7 @@
 #include "projections/history_cache.h"
 #include "projections/projector.h"
 #include "projections/views.h"
+#include "services/tenant.h"
 #include "services/auth/auth_store.h"
 #include "services/privacy/personal_data.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
@@ -40,6 +41,11 @@ class InsightsService final : public insights::Insights::Service {
                   size_t cached_facts = kDefaultCachedFacts);
 
   static constexpr size_t kDefaultCachedFacts = 200000;
+
+  // Refuses the calls of tenants this server does not serve (cluster
+  // placement); nullptr (the default) serves every tenant. Set before
+  // serving; `gate` must outlive the service.
+  void set_tenant_gate(const TenantGate* gate) { gate_ = gate; }
 
   // Ends open watches, so that the server can shut down.
   void StopWatches() { stopping_ = true; }
@@ -80,6 +86,7 @@ class InsightsService final : public insights::Insights::Service {
                             insights::ProjectionStatus* response) override;
 
  private:
+  const TenantGate* gate_ = nullptr;
   // A resolved query: the trust's history as of the position asked for and
   // the view parameters.
   struct Loaded {

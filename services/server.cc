@@ -21,6 +21,8 @@
 #include "services/bus/bus_service.h"
 #include "services/bus/ingest.h"
 #include "services/bus/relay.h"
+#include "services/cluster/cluster_service.h"
+#include "services/cluster/placement.h"
 #include "services/cpd/silo_services.h"
 #include "services/log.h"
 #include "services/metrics_http.h"
@@ -185,6 +187,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     server->store_->Shutdown();
     return s;
   }
+  if (absl::Status s = server->CreateCluster(); !s.ok()) {
+    server->store_->Shutdown();
+    return s;
+  }
 
   server->CreateOps();
 
@@ -217,6 +223,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     builder.RegisterService(server->bus_service_.get());
   }
   builder.RegisterService(server->admin_service_.get());
+  if (server->cluster_service_ != nullptr) {
+    builder.RegisterService(server->cluster_service_.get());
+  }
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
   grpc::ResourceQuota quota("throughline");
@@ -250,6 +259,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       ::throughline::privacy::v1::PrivacyService::service_full_name(), true);
   health->SetServingStatus(true);
   server->projector_->Start();
+  server->StartCluster();
   server->StartBus();
   if (absl::Status s = server->StartOps(); !s.ok()) {
     server->Shutdown();
@@ -278,6 +288,7 @@ void Server::Shutdown() {
   grpc_server_->Shutdown(std::chrono::system_clock::now() +
                          std::chrono::seconds(config_.shutdown_grace_seconds));
   projector_->Stop();
+  StopCluster();
   // Every append the store accepted completes before it closes.
   store_->Shutdown();
 }
@@ -361,6 +372,44 @@ void Server::StartBus() {
   args.SetMaxSendMessageSize(static_cast<int>(config_.max_message_bytes));
   bus_ingest_->Start(grpc_server_->InProcessChannel(args),
                      internal_credential_);
+}
+
+absl::Status Server::CreateCluster() {
+  if (config_.node_id.empty()) return absl::OkStatus();
+  if (bus_relay_ == nullptr) {
+    return absl::InvalidArgumentError(
+        "node_id: a cluster node needs the bus (set nats_url)");
+  }
+  cluster::PlacementOptions options;
+  options.node_id = config_.node_id;
+  options.bucket = config_.placement_bucket;
+  placement_ = std::make_unique<cluster::Placement>(
+      store_.get(), bus_relay_->options(), options);
+  event_store_service_->set_tenant_gate(placement_.get());
+  command_runner_->set_tenant_gate(placement_.get());
+  insights_service_->set_tenant_gate(placement_.get());
+  privacy_service_->set_tenant_gate(placement_.get());
+  bus_relay_->set_tenant_gate(placement_.get());
+  cluster_service_ = std::make_unique<cluster::ClusterService>(
+      store_.get(), placement_.get(), bus_relay_.get());
+  return absl::OkStatus();
+}
+
+void Server::StartCluster() {
+  if (placement_ == nullptr) return;
+  std::string address = config_.advertise_address;
+  if (address.empty()) {
+    const size_t colon = config_.listen.rfind(':');
+    address = absl::StrCat(config_.listen.substr(0, colon), ":", port_);
+  }
+  placement_->set_advertise_address(address);
+  placement_->Start();
+  grpc_server_->GetHealthCheckService()->SetServingStatus(
+      ::throughline::cluster::v1::ClusterService::service_full_name(), true);
+}
+
+void Server::StopCluster() {
+  if (placement_ != nullptr) placement_->Stop();
 }
 
 void Server::StopBus() {

@@ -35,6 +35,9 @@ class Relay;
 class Ingest;
 }  // namespace bus
 class MetricsHttpServer;
+namespace cluster {
+class Placement;
+}  // namespace cluster
 
 class Server {
  public:
@@ -103,6 +106,13 @@ class Server {
   absl::Status StartAuth();
   void StartBus();
   void StopBus();
+  // Trusts across nodes (docs/operations.md), when config.node_id is set:
+  // CreateCluster after CreateBus (it gates the services and registers
+  // ClusterService), StartCluster once the port is bound, StopCluster after
+  // the gRPC server has stopped.
+  absl::Status CreateCluster();
+  void StartCluster();
+  void StopCluster();
 
   const ServerConfig config_;
   // Before the store: its commits are recorded here until it closes.
@@ -132,6 +142,8 @@ class Server {
   std::unique_ptr<bus::Relay> bus_relay_;
   std::unique_ptr<bus::Ingest> bus_ingest_;
   std::unique_ptr<grpc::Service> bus_service_;
+  std::unique_ptr<cluster::Placement> placement_;
+  std::unique_ptr<grpc::Service> cluster_service_;
   std::unique_ptr<BackupSet> backups_;
   std::unique_ptr<grpc::Service> admin_service_;
   std::unique_ptr<MetricsHttpServer> metrics_http_;

@@ -217,6 +217,33 @@ const std::vector<Option>& Options() {
                    "How often the server runs the retention job itself, in "
                    "seconds; 0 runs it only on request.",
                    &ServerConfig::retention_interval_seconds, 0, 31536000),
+      Option{"node_id",
+             "This node's id in a cluster of nodes sharing the bus; each "
+             "trust is then served by one node (docs/operations.md). Needs "
+             "nats_url. Empty: this node serves every trust.",
+             [](const ServerConfig& c) { return c.node_id; },
+             [](const std::string& v, ServerConfig* c) {
+               if (v.size() > 63) return false;
+               for (char ch : v) {
+                 if (!absl::ascii_islower(static_cast<unsigned char>(ch)) &&
+                     !absl::ascii_isdigit(static_cast<unsigned char>(ch)) &&
+                     ch != '-') {
+                   return false;
+                 }
+               }
+               c->node_id = v;
+               return true;
+             },
+             "empty, or 1 to 63 of a-z, 0-9 and '-'"},
+      OptionalStringOption(
+          "advertise_address",
+          "The host:port other nodes and clients reach this node at. Empty: "
+          "the listen address with the port actually bound.",
+          &ServerConfig::advertise_address),
+      StreamNameOption("placement_bucket",
+                       "JetStream key-value bucket recording which node "
+                       "serves each trust.",
+                       &ServerConfig::placement_bucket),
   };
   return *options;
 }
@@ -359,6 +386,10 @@ absl::StatusOr<ServerConfig> ParseServerConfig(
   if (!config.tls_client_ca_file.empty() && config.tls_cert_file.empty()) {
     return absl::InvalidArgumentError(
         "tls_client_ca_file: needs TLS (tls_cert_file and tls_key_file)");
+  }
+  if (!config.node_id.empty() && config.nats_url.empty()) {
+    return absl::InvalidArgumentError(
+        "node_id: a cluster node needs the bus (set nats_url)");
   }
   return config;
 }

@@ -90,6 +90,7 @@ struct ServerConfig {
   // address unless this is true (e.g. behind a TLS-terminating proxy on a
   // private network).
   bool allow_insecure_listen = false;
+
   // Privacy (docs/audit-and-privacy.md).
   // File holding the master key that wraps the data keys of personal data
   // (32 bytes or 64 hex digits, mode 0600). Empty means
@@ -100,6 +101,17 @@ struct ServerConfig {
   // How often the server runs the retention job by itself, in seconds; 0
   // runs it only on request (0 to 31536000).
   uint64_t retention_interval_seconds = 0;
+
+  // Trusts across nodes (docs/operations.md). Off unless node_id is set,
+  // which needs nats_url: then each trust is served by one node, recorded in
+  // a JetStream key-value bucket. Off, this node serves every trust.
+  // This node's id: 1 to 63 of [a-z0-9-].
+  std::string node_id;
+  // The gRPC address other nodes and clients reach this node at; empty
+  // means the listen address with the port actually bound.
+  std::string advertise_address;
+  // The JetStream key-value bucket holding the placement.
+  std::string placement_bucket = "THROUGHLINE_PLACEMENT";
 };
 
 // One documented option, for --help and docs.

@@ -136,10 +136,13 @@ CallResult Call(const std::shared_ptr<grpc::Channel>& channel,
   return result;
 }
 
-// BusService is served only with the bus on (not in these tests).
+// BusService is served only with the bus on, and ClusterService only on a
+// cluster node (neither in these tests).
 bool Unserved(const CallResult& result, const MethodDescriptor* method) {
   return result.status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
-         method->service()->full_name() == "throughline.bus.v1.BusService";
+         (method->service()->full_name() == "throughline.bus.v1.BusService" ||
+          method->service()->full_name() ==
+              "throughline.cluster.v1.ClusterService");
 }
 
 std::multimap<std::string, std::string> Bearer(const std::string& token) {
@@ -238,6 +241,8 @@ std::map<std::string, Expected> RoleMatrix() {
       {{kAdmin, kTrust, kSchool, kAudit}});
   set("throughline.insights.v1.Insights", {"RebuildViews"}, {{kAdmin}});
   set("throughline.bus.v1.BusService", {"GetBusStatus"}, {{kOp}});
+  set("throughline.cluster.v1.ClusterService",
+      {"GetTrustOwner", "RestoreTrust", "MoveTrust"}, {{kOp}});
   set("throughline.admin.v1.Admin", {"CreateBackup", "ListBackups"}, {{kOp}});
   set("throughline.auth.v1.AuthService",
       {"CreateToken", "ListTokens", "RevokeToken"}, {{kOp, kAdmin}});

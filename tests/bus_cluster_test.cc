@@ -1,5 +1,5 @@
-// The relay against the 3-node JetStream cluster of deploy/nats/ (loopback
-// ports 14222-14224, routes 16222-16224) with an R3 stream: the stream
+// The relay against the 3-node JetStream cluster of deploy/nats/ (run on
+// free loopback ports) with an R3 stream: the stream
 // leader is killed while events keep coming, and the stream still ends up
 // with every event once, in order.
 
@@ -42,18 +42,12 @@ void Append(eventstore::EventStore* store, const std::string& tenant, int n) {
 
 TEST(BusClusterTest, R3StreamSurvivesLosingItsLeader) {
   TempDir dir;
-  std::vector<std::unique_ptr<NatsServerProcess>> nodes;
+  std::vector<std::unique_ptr<NatsServerProcess>> nodes =
+      DeployCluster(THROUGHLINE_NATS_DEPLOY_DIR, dir.path());
   std::vector<std::string> urls;
-  for (int i = 1; i <= 3; ++i) {
-    const std::string work = absl::StrCat(dir.path(), "/n", i);
-    std::filesystem::create_directories(work);
-    nodes.push_back(std::make_unique<NatsServerProcess>(
-        work, absl::StrCat(THROUGHLINE_NATS_DEPLOY_DIR, "/n", i, ".conf"),
-        14221 + i,
-        std::map<std::string, std::string>{
-            {"THROUGHLINE_NATS_STORE", work + "/store"}}));
-    ASSERT_TRUE(nodes.back()->Start()) << "node " << i;
-    urls.push_back(nodes.back()->url());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    ASSERT_TRUE(nodes[i]->Start()) << "node " << i + 1;
+    urls.push_back(nodes[i]->url());
   }
 
   services::ServerConfig config;

@@ -525,6 +525,24 @@ TEST_F(CliTest, BusStatusWithoutABusSaysSo) {
   EXPECT_THAT(result.err, StartsWith("throughline: UNIMPLEMENTED: "));
 }
 
+TEST_F(CliTest, TrustCommandsCheckTheirFlagsAndNeedAClusterNode) {
+  Result missing = Run({"trust"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("trust: missing owner, restore or move"));
+  Result restore = Run({"trust", "restore", "--trust", "northfield"});
+  EXPECT_EQ(restore.exit_code, 2);
+  EXPECT_THAT(restore.err, HasSubstr("--from-bus is required"));
+  Result move = Run({"trust", "move", "--trust", "northfield"});
+  EXPECT_EQ(move.exit_code, 2);
+  EXPECT_THAT(move.err, HasSubstr("--to NODE is required"));
+  Result unknown = Run({"trust", "steal"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  // A server that is not a cluster node does not serve ClusterService.
+  Result owner = Run({"trust", "owner", "--trust", "northfield"});
+  EXPECT_EQ(owner.exit_code, 1);
+  EXPECT_THAT(owner.err, StartsWith("throughline: UNIMPLEMENTED: "));
+}
+
 // ---------------------------------------------------------------------------
 // log --follow.
 

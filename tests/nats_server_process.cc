@@ -8,13 +8,16 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "gtest/gtest.h"
 
 namespace throughline::testing {
@@ -160,6 +163,39 @@ void NatsServerProcess::Terminate() {
   int status;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+std::vector<std::unique_ptr<NatsServerProcess>> DeployCluster(
+    const std::string& deploy_dir, const std::string& work_dir) {
+  std::vector<std::pair<std::string, std::string>> ports;  // fixed -> free
+  for (int i = 0; i < 3; ++i) {
+    ports.emplace_back(absl::StrCat(14222 + i),
+                       absl::StrCat(NatsServerProcess::FreePort()));
+    ports.emplace_back(absl::StrCat(16222 + i),
+                       absl::StrCat(NatsServerProcess::FreePort()));
+  }
+  std::vector<std::unique_ptr<NatsServerProcess>> nodes;
+  for (int i = 1; i <= 3; ++i) {
+    const std::string dir = absl::StrCat(work_dir, "/n", i);
+    std::filesystem::create_directories(dir);
+    std::ifstream in(absl::StrCat(deploy_dir, "/n", i, ".conf"));
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string config = text.str();
+    EXPECT_FALSE(config.empty()) << deploy_dir << "/n" << i << ".conf";
+    for (const auto& [fixed, free] : ports) {
+      config = absl::StrReplaceAll(config, {{fixed, free}});
+    }
+    const std::string config_file = dir + "/node.conf";
+    std::ofstream(config_file, std::ios::trunc) << config;
+    int port = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(ports[2 * (i - 1)].second, &port));
+    nodes.push_back(std::make_unique<NatsServerProcess>(
+        dir, config_file, port,
+        std::map<std::string, std::string>{
+            {"THROUGHLINE_NATS_STORE", dir + "/store"}}));
+  }
+  return nodes;
 }
 
 }  // namespace throughline::testing

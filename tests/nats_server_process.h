@@ -8,7 +8,9 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace throughline::testing {
 
@@ -51,6 +53,14 @@ class NatsServerProcess {
   pid_t pid_ = -1;
   int port_ = 0;
 };
+
+// The 3-node JetStream cluster of deploy/nats/ (n1.conf to n3.conf in
+// `deploy_dir`): each node's config is copied to `work_dir`/nI/ with the
+// fixed client ports (14222-14224) and route ports (16222-16224) replaced by
+// free loopback ports, so that tests can run side by side; stores under
+// `work_dir`/nI/store. Not started yet.
+std::vector<std::unique_ptr<NatsServerProcess>> DeployCluster(
+    const std::string& deploy_dir, const std::string& work_dir);
 
 }  // namespace throughline::testing
 

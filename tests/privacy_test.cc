@@ -671,6 +671,111 @@ TEST_F(ErasureTest, RefusesARequestThatSetsTheSealedForm) {
   EXPECT_EQ(Head(), head);
 }
 
+// A trust's events copied into another store without the trust's data keys,
+// as a trust restored on another node from the bus is (the keys never leave
+// their node; docs/operations.md): every personal field reads as erased,
+// nothing else changes, and data recorded afterwards about the same people
+// is sealed under new keys and reads in clear beside the old, still erased.
+TEST_F(ErasureTest, EventsCopiedWithoutKeysReadErasedAndNewRecordsReadInClear) {
+  const uint64_t head = Head();
+  es::VerifyResponse chain_before;
+  ASSERT_TRUE(events_->Verify(Ctx().get(), {}, &chain_before).ok());
+  // The subject's observation with notes, to record another like it later.
+  cpd::RecordObservationRequest observation;
+  for (const cli::DemoCall& call : plan_.calls) {
+    const auto* r =
+        dynamic_cast<const cpd::RecordObservationRequest*>(call.request.get());
+    if (r != nullptr && r->observation().observed_staff_id() == subject_ &&
+        r->observation().has_notes() && !r->observation().confidential()) {
+      observation = *r;
+      break;
+    }
+  }
+  ASSERT_TRUE(observation.has_observation())
+      << "no observation of " << subject_;
+  StopServer();
+
+  // The copy: the same stored bytes at the same positions, through the
+  // import path a restore from the bus uses; no secrets.
+  const std::string copy_dir = dir_.path() + "/copy";
+  {
+    eventstore::EventStoreOptions options;
+    options.path = config_.data_dir;
+    auto source = eventstore::EventStore::Open(options);
+    ASSERT_TRUE(source.ok()) << source.status();
+    options.path = copy_dir;
+    auto copy = eventstore::EventStore::Open(options);
+    ASSERT_TRUE(copy.ok()) << copy.status();
+    for (uint64_t from = 1; from <= head;) {
+      auto page = (*source)->ReadLog(kTenant, from, eventstore::LogFilter(),
+                                     500, size_t{1} << 30);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ASSERT_FALSE(page->events.empty());
+      std::vector<eventstore::ImportedEvent> events;
+      for (const auto& event : page->events) {
+        events.push_back({event.position, event.record.SerializeAsString()});
+      }
+      ASSERT_TRUE((*copy)->ImportEvents(kTenant, std::move(events)).ok());
+      from = page->next_position;
+    }
+    auto keys = (*copy)->ListSecrets(kTenant, "");
+    ASSERT_TRUE(keys.ok());
+    EXPECT_TRUE(keys->empty());
+  }
+  config_.data_dir = copy_dir;  // With a master key of its own.
+  StartServer();
+  ASSERT_EQ(Head(), head);
+  es::VerifyResponse chain_copy;
+  ASSERT_TRUE(events_->Verify(Ctx().get(), {}, &chain_copy).ok());
+  EXPECT_FALSE(chain_copy.has_mismatch());
+  EXPECT_EQ(chain_copy.chain_hash(), chain_before.chain_hash());
+
+  // Every personal field reads as erased; no read fails.
+  std::set<std::string> clear;
+  size_t erased_fields = 0;
+  for (auto& [position, event] : ReadAll()) {
+    CollectPersonal(event, &clear);
+    if (event.has_staff_member_joined() &&
+        event.staff_member_joined().has_personal()) {
+      EXPECT_TRUE(event.staff_member_joined().personal().erased());
+      ++erased_fields;
+    }
+  }
+  clear.erase(services::privacy::kErasedText);
+  EXPECT_EQ(clear, std::set<std::string>());
+  EXPECT_GT(erased_fields, 20u);
+
+  // A new observation of the same person is readable; the old ones of the
+  // same kind stay erased (their key is not the new one).
+  const std::string notes = "Copied trust: questioning was sharper today.";
+  observation.set_request_id("after-copy");
+  observation.mutable_observation()->set_observation_id("after-copy");
+  observation.mutable_observation()->mutable_notes()->set_text(notes);
+  auto observations = cpd::ObservationService::NewStub(channel_);
+  cpd::RecordResponse recorded;
+  grpc::Status status =
+      observations->RecordObservation(Ctx().get(), observation, &recorded);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  size_t old_erased = 0, new_clear = 0;
+  for (auto& [position, event] : ReadAll()) {
+    if (!event.has_observation_recorded() ||
+        event.observation_recorded().observed_staff_id() != subject_ ||
+        !event.observation_recorded().has_notes()) {
+      continue;
+    }
+    if (position > head) {
+      EXPECT_EQ(event.observation_recorded().notes().text(), notes);
+      EXPECT_FALSE(event.observation_recorded().notes().erased());
+      ++new_clear;
+    } else {
+      EXPECT_TRUE(event.observation_recorded().notes().erased());
+      ++old_erased;
+    }
+  }
+  EXPECT_EQ(new_clear, 1u);
+  EXPECT_GE(old_erased, 1u);
+}
+
 // Retention over a small hand-made trust, the job run as of chosen times.
 class RetentionTest : public CpdFixture {
  protected:

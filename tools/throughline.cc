@@ -63,6 +63,7 @@
 #include "throughline/admin/v1/admin.grpc.pb.h"
 #include "throughline/auth/v1/auth.grpc.pb.h"
 #include "throughline/bus/v1/bus.grpc.pb.h"
+#include "throughline/cluster/v1/cluster.grpc.pb.h"
 #include "throughline/cpd/v1/organisation.grpc.pb.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
@@ -169,6 +170,20 @@ Commands:
       only --tenant's, the last position
       published and the lag behind the log, and each side's connection and
       last error (UNIMPLEMENTED when the server runs without a bus).
+  trust owner [--trust T]
+      Prints the node that serves the trust and its address (any node of a
+      cluster answers; UNIMPLEMENTED when the server is not a cluster node).
+  trust restore --from-bus [--trust T] [--expected-owner NODE]
+      On the --server node: restores the trust from the bus's event stream
+      and makes this node its owner (when its owner node is gone; see
+      docs/operations.md). Prints the new owner and the positions restored.
+  trust move --to NODE [--trust T] [--target-token TOKEN]
+      On the --server node, the trust's owner: stops its appends, lets the
+      relay publish them, has NODE restore the trust from the bus and hands
+      it over. Prints the new owner. --target-token is an operator token
+      of NODE (each node keeps its own tokens; default: this call's token).
+        --trust T           the trust (default: the --tenant)
+      Use a --timeout long enough for the trust's size (e.g. --timeout=600).
   health
       Prints the server's health status (SERVING, NOT_SERVING, ...); exits
       0 only when it is SERVING.
@@ -1231,6 +1246,77 @@ int RunBusStatus(const GlobalOptions& options, const ParsedArgs& args) {
   return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
 }
 
+constexpr FlagSpec kTrustFlags[] = {
+    {"trust"}, {"from-bus", false}, {"expected-owner"}, {"to"}};
+
+int RunTrust(const GlobalOptions& options, const ParsedArgs& args) {
+  namespace cluster_v1 = ::throughline::cluster::v1;
+  if (args.positional.empty()) {
+    return UsageError("trust: missing owner, restore or move");
+  }
+  const std::string action = args.positional[0];
+  if (std::optional<int> error =
+          CheckPositional(args, absl::StrCat("trust ", action), 1)) {
+    return *error;
+  }
+  const std::string trust = args.Get("trust").value_or(options.tenant);
+  const bool from_bus = args.Has("from-bus");
+  const std::optional<std::string> expected = args.Get("expected-owner");
+  const std::optional<std::string> to = args.Get("to");
+  const bool restore_flags = from_bus || expected.has_value();
+  Client client(options);
+  auto stub = cluster_v1::ClusterService::NewStub(client.channel());
+  grpc::Status status;
+  std::unique_ptr<google::protobuf::Message> response;
+  if (action == "owner") {
+    if (restore_flags || to.has_value()) {
+      return UsageError("trust owner: takes only --trust");
+    }
+    cluster_v1::GetTrustOwnerRequest request;
+    request.set_trust(trust);
+    auto owner = std::make_unique<cluster_v1::TrustOwner>();
+    status =
+        stub->GetTrustOwner(client.NewContext().get(), request, owner.get());
+    response = std::move(owner);
+  } else if (action == "restore") {
+    if (!from_bus) {
+      return UsageError(
+          "trust restore: --from-bus is required (the bus is the source)");
+    }
+    if (to.has_value()) return UsageError("trust restore: --to is for move");
+    cluster_v1::RestoreTrustRequest request;
+    request.set_trust(trust);
+    request.set_from_bus(true);
+    request.set_expected_owner(expected.value_or(""));
+    auto restored = std::make_unique<cluster_v1::RestoreTrustResponse>();
+    status =
+        stub->RestoreTrust(client.NewContext().get(), request, restored.get());
+    response = std::move(restored);
+  } else if (action == "move") {
+    if (!to.has_value() || to->empty()) {
+      return UsageError("trust move: --to NODE is required");
+    }
+    if (restore_flags) {
+      return UsageError(
+          "trust move: --from-bus and --expected-owner are for "
+          "restore");
+    }
+    cluster_v1::MoveTrustRequest request;
+    request.set_trust(trust);
+    request.set_to_node(*to);
+    request.set_target_token(args.Get("target-token").value_or(""));
+    auto moved = std::make_unique<cluster_v1::MoveTrustResponse>();
+    status = stub->MoveTrust(client.NewContext().get(), request, moved.get());
+    response = std::move(moved);
+  } else {
+    return UsageError(absl::StrCat("trust: unknown action \"", action,
+                                   "\" (owner, restore or move)"));
+  }
+  if (!status.ok()) return CallError(status);
+  Printed printed = PrintMessage(*response);
+  return printed == Printed::kOk ? kExitOk : ExitAfterPrinting(printed);
+}
+
 int RunHealth(const GlobalOptions& options, const ParsedArgs& args) {
   if (std::optional<int> error = CheckPositional(args, "health", 0))
     return *error;
@@ -2267,6 +2353,7 @@ constexpr Command kCommands[] = {
     {"verify", kVerifyFlags, RunVerify},
     {"health", {}, RunHealth},
     {"bus-status", {}, RunBusStatus},
+    {"trust", kTrustFlags, RunTrust},
     {"backup", kBackupFlags, RunBackup},
     {"restore", kRestoreFlags, RunRestore},
     {"record", kRecordFlags, RunRecord},

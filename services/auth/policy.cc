@@ -97,6 +97,8 @@ absl::flat_hash_map<std::string, Rule> BuildRules() {
       {"GetRetentionSchedule", "GetBusDisclosure"}, {false, kAdmin | kAuditor});
 
   add("throughline.bus.v1.BusService", {"GetBusStatus"}, {false, kOperator});
+  add("throughline.cluster.v1.ClusterService",
+      {"GetTrustOwner", "RestoreTrust", "MoveTrust"}, {false, kOperator});
   // Backups hold every trust's data.
   add("throughline.admin.v1.Admin", {"CreateBackup", "ListBackups"},
       {false, kOperator});

@@ -368,7 +368,10 @@ absl::StatusOr<Ingest::Outcome> Ingest::Handle(natsMsg* msg) {
     status_.last_error = LastError();
     return Outcome::kDone;
   }
-  if (IsPermanent(call_status.error_code())) {
+  // A trust another node serves is not a bad command: left for that node
+  // (which consumes the same stream) or for after a move.
+  if (IsPermanent(call_status.error_code()) &&
+      !OwnerFromGrpcStatus(call_status).has_value()) {
     return dead_letter(GrpcCodeName(call_status.error_code()),
                        call_status.error_message(), ViolatedField(call_status));
   }

@@ -44,6 +44,12 @@ inline constexpr char kCorrelationHeader[] = "Throughline-Correlation-Id";
 inline constexpr char kCausationHeader[] = "Throughline-Causation-Id";
 inline constexpr char kActorHeader[] = "Throughline-Actor";
 inline constexpr char kSourcePlatformHeader[] = "Throughline-Source-Platform";
+// SHA-256 (lowercase hex) of the event's stored record, so that a restore can
+// check it rebuilt the record byte for byte (docs/bus.md).
+inline constexpr char kRecordDigestHeader[] = "Throughline-Record-Sha256";
+// The tenant's hash chain at the event's position (lowercase hex; format.h),
+// so that a restore can check its chain head against the source's.
+inline constexpr char kChainHashHeader[] = "Throughline-Chain-Hash";
 inline constexpr char kErrorCodeHeader[] = "Throughline-Error-Code";
 inline constexpr char kErrorHeader[] = "Throughline-Error";
 inline constexpr char kErrorFieldHeader[] = "Throughline-Error-Field";

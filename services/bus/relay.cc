@@ -1,7 +1,10 @@
 #include "services/bus/relay.h"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -175,6 +178,10 @@ absl::Status Relay::PublishPending(bool* caught_up) {
   if (!tenants.ok()) return tenants.status();
   for (const std::string& tenant : *tenants) {
     if (stop_.stopped()) return absl::OkStatus();
+    if (gate_ != nullptr && !gate_->Admit(tenant).ok()) {
+      reconciled_.erase(tenant);
+      continue;
+    }
     absl::StatusOr<uint64_t> head = store_->HeadPosition(tenant);
     if (!head.ok()) return head.status();
     uint64_t published;
@@ -193,10 +200,16 @@ absl::Status Relay::PublishPending(bool* caught_up) {
     absl::StatusOr<eventstore::LogPage> page =
         store_->ReadLog(tenant, published + 1, eventstore::LogFilter(), kBatch);
     if (!page.ok()) return page.status();
+    absl::StatusOr<eventstore::ChainHash> chain = ChainAt(tenant, published);
+    if (!chain.ok()) return chain.status();
     for (const eventstore::RecordedEvent& event : page->events) {
       if (stop_.stopped()) return absl::OkStatus();
       if (event.position <= published) continue;
-      if (absl::Status s = Publish(tenant, event); !s.ok()) return s;
+      // The store writes exactly this serialization, so this is the chain
+      // it stored (format.h).
+      *chain =
+          eventstore::NextChainHash(*chain, event.record.SerializeAsString());
+      if (absl::Status s = Publish(tenant, event, *chain); !s.ok()) return s;
       if (absl::Status s = SaveCheckpoint(tenant, event.position); !s.ok()) {
         return s;
       }
@@ -235,8 +248,27 @@ absl::Status Relay::Reconcile(const std::string& tenant) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<eventstore::ChainHash> Relay::ChainAt(const std::string& tenant,
+                                                     uint64_t position) const {
+  if (position == 0) return eventstore::kChainGenesis;
+  eventstore::VerifyOptions options;
+  options.tenant = tenant;
+  options.from_position = position;
+  options.to_position = position;
+  absl::StatusOr<eventstore::VerifyReport> report = store_->Verify(options);
+  if (!report.ok()) return report.status();
+  if (report->mismatch.has_value()) {
+    return absl::DataLossError(
+        absl::StrCat("the hash chain of ", tenant, " fails at position ",
+                     report->mismatch->position, ": ", report->mismatch->detail,
+                     "; the relay stops for this trust (run verify)"));
+  }
+  return report->chain_hash;
+}
+
 absl::Status Relay::Publish(const std::string& tenant,
-                            const eventstore::RecordedEvent& event) {
+                            const eventstore::RecordedEvent& event,
+                            const eventstore::ChainHash& chain) {
   if (!conn_->connected()) {
     return absl::UnavailableError(
         absl::StrCat("not connected to ", options_.nats_url));
@@ -253,6 +285,10 @@ absl::Status Relay::Publish(const std::string& tenant,
     std::copy_n(record.event_id().begin(), uuid.size(), uuid.begin());
     event_id = eventstore::FormatUuid(uuid);
   }
+  const std::string stored = record.SerializeAsString();
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(stored.data()), stored.size(),
+         digest);
   natsMsg* msg = nullptr;
   natsStatus s =
       natsMsg_Create(&msg, subject.c_str(), nullptr, record.data().data(),
@@ -271,6 +307,10 @@ absl::Status Relay::Publish(const std::string& tenant,
       {kCausationHeader, record.causation_id()},
       {kActorHeader, record.actor()},
       {kSourcePlatformHeader, record.source_platform()},
+      {kRecordDigestHeader,
+       absl::BytesToHexString(absl::string_view(
+           reinterpret_cast<const char*>(digest), sizeof(digest)))},
+      {kChainHashHeader, eventstore::ChainHashToHex(chain)},
   };
   for (const auto& [key, value] : headers) {
     if (value.empty()) continue;

@@ -51,6 +51,7 @@
 #include "absl/synchronization/mutex.h"
 #include "eventstore/event_store.h"
 #include "services/bus/nats_util.h"
+#include "services/tenant.h"
 
 namespace rocksdb {
 class DB;
@@ -109,6 +110,12 @@ class Relay {
 
   const BusOptions& options() const { return options_; }
 
+  // In a cluster, publishes only the tenants `gate` admits (those this node
+  // owns), and checks a tenant against the stream again whenever it comes
+  // back, so that a node never publishes a trust another node now writes.
+  // Set before Start; nullptr (the default) publishes every tenant.
+  void set_tenant_gate(const TenantGate* gate) { gate_ = gate; }
+
  private:
   Relay(eventstore::EventStore* store, const BusOptions& options,
         std::unique_ptr<rocksdb::DB> db);
@@ -120,8 +127,14 @@ class Relay {
   // Raises the tenant's checkpoint to the position of its last message in
   // the stream, if higher.
   absl::Status Reconcile(const std::string& tenant);
+  // `chain` is the tenant's chain hash at the event's position.
   absl::Status Publish(const std::string& tenant,
-                       const eventstore::RecordedEvent& event);
+                       const eventstore::RecordedEvent& event,
+                       const eventstore::ChainHash& chain);
+  // The tenant's chain hash at `position`, recomputed from the stored event
+  // there and the stored hash before it (DataLoss if they do not link).
+  absl::StatusOr<eventstore::ChainHash> ChainAt(const std::string& tenant,
+                                                uint64_t position) const;
   absl::Status SaveCheckpoint(const std::string& tenant, uint64_t position);
   // Publishes the event's clear form, if clear_ gives one (Publish calls it
   // first).
@@ -132,6 +145,7 @@ class Relay {
 
   eventstore::EventStore* const store_;
   const BusOptions options_;
+  const TenantGate* gate_ = nullptr;
   std::unique_ptr<rocksdb::DB> db_;
   ClearPayload clear_;
   StopSignal stop_;

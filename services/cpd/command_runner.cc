@@ -119,7 +119,7 @@ absl::Status CommandRunner::CatchUp(const std::string& tenant,
 grpc::Status CommandRunner::Read(
     const grpc::ServerContextBase& context,
     const std::function<grpc::Status(const TrustState&)>& read) {
-  absl::StatusOr<std::string> tenant = TenantOf(context);
+  absl::StatusOr<std::string> tenant = TenantOf(context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   Trust* trust = TrustFor(*tenant);
   absl::MutexLock lock(&trust->mu);
@@ -145,7 +145,7 @@ grpc::Status CommandRunner::Run(const grpc::ServerContextBase& context,
                                 const Decide& decide,
                                 v1::RecordResponse* response,
                                 bool for_unregistered_trust) {
-  absl::StatusOr<std::string> tenant = TenantOf(context);
+  absl::StatusOr<std::string> tenant = TenantOf(context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   if (absl::Status s = CheckRequestId(request_id); !s.ok()) {
     return ToGrpcStatus(s);

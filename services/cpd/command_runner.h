@@ -34,6 +34,7 @@
 #include "grpcpp/server_context.h"
 #include "projections/trust_state.h"
 #include "services/privacy/personal_data.h"
+#include "services/tenant.h"
 #include "throughline/cpd/v1/record.pb.h"
 
 namespace throughline::services::cpd {
@@ -67,6 +68,11 @@ class CommandRunner {
   // `store` and `personal_data` must outlive the runner.
   CommandRunner(eventstore::EventStore* store,
                 privacy::PersonalData* personal_data);
+
+  // Refuses the calls of tenants this server does not serve (cluster
+  // placement); nullptr (the default) serves every tenant. Set before
+  // serving; `gate` must outlive the service.
+  void set_tenant_gate(const TenantGate* gate) { gate_ = gate; }
 
   // Runs one request. `request` is the whole RPC request (its bytes make the
   // idempotency digest); `occurred_at` is null when unset. Unless
@@ -110,6 +116,7 @@ class CommandRunner {
 
   eventstore::EventStore* const store_;
   privacy::PersonalData* const personal_data_;
+  const TenantGate* gate_ = nullptr;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<Trust>> trusts_
       ABSL_GUARDED_BY(mu_);

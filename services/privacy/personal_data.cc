@@ -71,6 +71,24 @@ absl::StatusOr<std::string> Encrypt(absl::string_view key,
   return out;
 }
 
+// The public id of a data key (Sealed.key_id): which key sealed a field,
+// without revealing the key.
+std::string KeyId(absl::string_view key) {
+  static constexpr char kLabel[] = "throughline data key id";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                              EVP_MD_CTX_free);
+  if (ctx == nullptr ||
+      EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), kLabel, sizeof(kLabel) - 1) != 1 ||
+      EVP_DigestUpdate(ctx.get(), key.data(), key.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &size) != 1 || size < 8) {
+    std::abort();  // SHA-256 cannot fail on valid input.
+  }
+  return std::string(reinterpret_cast<const char*>(digest), 8);
+}
+
 // The inverse of Encrypt; DataLoss when the tag does not verify.
 absl::StatusOr<std::string> Decrypt(absl::string_view key,
                                     absl::string_view nonce,
@@ -342,6 +360,7 @@ absl::Status PersonalData::SealOne(const std::string& tenant,
   sealed.set_kind(kind);
   sealed.set_nonce(nonce);
   sealed.set_ciphertext(*std::move(ciphertext));
+  sealed.set_key_id(KeyId(**key));
   message->Clear();
   message->GetReflection()
       ->MutableMessage(message, Field(*message, "sealed"))
@@ -451,7 +470,10 @@ absl::Status PersonalData::Reveal(const std::string& tenant, Message* message,
             DataKey(tenant, sealed->subject_id(), sealed->kind(),
                     /*create=*/false);
         if (!key.ok()) return key.status();
-        if (!key->has_value()) {
+        // No key, or a newer key than the one that sealed this field: the
+        // key it was sealed under no longer exists here.
+        if (!key->has_value() ||
+            (!sealed->key_id().empty() && sealed->key_id() != KeyId(**key))) {
           MarkErased(m);
           return absl::OkStatus();
         }

@@ -188,7 +188,7 @@ absl::StatusOr<uint64_t> PrivacyService::AppendPrivacyEvent(
 grpc::Status PrivacyService::EraseSubject(
     grpc::ServerContext* context, const pv1::EraseSubjectRequest* request,
     pv1::EraseSubjectResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
@@ -279,7 +279,7 @@ grpc::Status PrivacyService::EraseSubject(
 grpc::Status PrivacyService::ExportSubject(
     grpc::ServerContext* context, const pv1::ExportSubjectRequest* request,
     pv1::ExportSubjectResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<auth::Caller> caller = auth::Admit(*context);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
@@ -405,7 +405,7 @@ grpc::Status PrivacyService::SetRetentionSchedule(
     grpc::ServerContext* context,
     const pv1::SetRetentionScheduleRequest* request,
     pv1::RetentionSchedule* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   if (absl::Status s = CheckRequestId(request->request_id()); !s.ok()) {
     return ToGrpcStatus(s);
@@ -458,7 +458,7 @@ grpc::Status PrivacyService::SetRetentionSchedule(
 grpc::Status PrivacyService::GetRetentionSchedule(
     grpc::ServerContext* context, const pv1::GetRetentionScheduleRequest*,
     pv1::RetentionSchedule* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   absl::StatusOr<pv1::RetentionSchedule> schedule = Schedule(*tenant);
   if (!schedule.ok()) return ToGrpcStatus(schedule.status());
@@ -543,7 +543,7 @@ absl::StatusOr<pv1::RunRetentionResponse> PrivacyService::RunRetentionFor(
 grpc::Status PrivacyService::RunRetention(
     grpc::ServerContext* context, const pv1::RunRetentionRequest* request,
     pv1::RunRetentionResponse* response) {
-  absl::StatusOr<std::string> tenant = TenantOf(*context);
+  absl::StatusOr<std::string> tenant = TenantOf(*context, gate_);
   if (!tenant.ok()) return ToGrpcStatus(tenant.status());
   if (absl::Status s = CheckRequestId(request->request_id()); !s.ok()) {
     return ToGrpcStatus(s);
@@ -633,6 +633,9 @@ void PrivacyService::StartSchedule(absl::Duration interval) {
       }
       const absl::Time now = absl::Now();
       for (const std::string& tenant : *tenants) {
+        // A trust another node serves is that node's to run; this store's
+        // copy of it (left by a move) must not grow.
+        if (gate_ != nullptr && !gate_->Admit(tenant).ok()) continue;
         absl::StatusOr<pv1::RunRetentionResponse> report = RunRetentionFor(
             tenant, absl::StrCat("retention-", absl::ToUnixMicros(now)), now);
         if (!report.ok()) {

@@ -23,6 +23,7 @@
 #include "services/cpd/command_runner.h"
 #include "services/privacy/bus_disclosure.h"
 #include "services/privacy/personal_data.h"
+#include "services/tenant.h"
 #include "throughline/privacy/v1/privacy.grpc.pb.h"
 
 namespace throughline::services::privacy {
@@ -40,6 +41,12 @@ class PrivacyService final : public pv1::PrivacyService::Service {
                  PersonalData* personal_data, auth::AuthStore* access_log,
                  BusDisclosure* bus_disclosure);
   ~PrivacyService() override;  // Calls StopSchedule.
+
+  // Refuses the calls of tenants this server does not serve (cluster
+  // placement), and keeps the retention schedule to the tenants it serves;
+  // nullptr (the default) serves every tenant. Set before serving; `gate`
+  // must outlive the service.
+  void set_tenant_gate(const TenantGate* gate) { gate_ = gate; }
 
   grpc::Status EraseSubject(grpc::ServerContext* context,
                             const pv1::EraseSubjectRequest* request,
@@ -97,6 +104,7 @@ class PrivacyService final : public pv1::PrivacyService::Service {
   auth::AuthStore* const access_log_;
   BusDisclosure* const bus_disclosure_;
   PersonalData* const personal_data_;
+  const TenantGate* gate_ = nullptr;
   absl::Mutex erase_mu_;  // Serializes erasures and retention runs.
   absl::Notification stop_;
   std::thread scheduler_;

@@ -1,0 +1,436 @@
+// Trusts across nodes, with real processes on loopback: the 3-node NATS
+// JetStream cluster of deploy/nats/ (on free ports) and two throughline-server
+// nodes, "a" and "b". A trust written on its owner is refused by the other
+// node with the owner's name and address; after the owner is killed with
+// SIGKILL, the other node restores the trust from the R3 event stream and
+// serves it, with every acknowledged event byte-identical. A live owner
+// hands a trust over while a writer keeps appending.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "eventstore/event_store.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "services/grpc_status.h"
+#include "tests/auth_support.h"
+#include "tests/bus_support.h"
+#include "tests/cli_process.h"
+#include "tests/nats_server_process.h"
+#include "tests/server_process.h"
+#include "tests/test_support.h"
+#include "throughline/bus/v1/bus.grpc.pb.h"
+#include "throughline/cluster/v1/cluster.grpc.pb.h"
+#include "throughline/eventstore/v1/eventstore.grpc.pb.h"
+
+namespace throughline::testing {
+namespace {
+
+namespace es = ::throughline::eventstore::v1;
+namespace cl = ::throughline::cluster::v1;
+
+constexpr char kTrust[] = "northfield";
+
+// One service node: its process and stubs.
+struct Node {
+  std::string id;
+  std::string data_dir;
+  std::unique_ptr<ServerProcess> process;
+  std::unique_ptr<es::EventStore::Stub> store;
+  std::unique_ptr<cl::ClusterService::Stub> cluster;
+  std::unique_ptr<::throughline::bus::v1::BusService::Stub> bus;
+  std::string operator_token;
+  std::map<std::string, std::string> tokens;  // trust -> admin token
+
+  // A trust admin's token for `trust` on this node (minted on first use:
+  // each node keeps its own tokens).
+  const std::string& TokenFor(const std::string& trust) {
+    std::string& token = tokens[trust];
+    if (token.empty()) {
+      token = MintTokenThrough(
+          grpc::CreateChannel(process->address(),
+                              grpc::InsecureChannelCredentials()),
+          operator_token, PrincipalFor(trust));
+    }
+    return token;
+  }
+
+  void Connect() {
+    auto channel = grpc::CreateChannel(process->address(),
+                                       grpc::InsecureChannelCredentials());
+    store = es::EventStore::NewStub(channel);
+    cluster = cl::ClusterService::NewStub(channel);
+    bus = ::throughline::bus::v1::BusService::NewStub(channel);
+  }
+};
+
+std::unique_ptr<grpc::ClientContext> TrustContext(
+    Node& node, const std::string& trust = kTrust) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  Authorize(context.get(), node.TokenFor(trust));
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::seconds(30));
+  return context;
+}
+
+es::AppendRequest Batch(int first, int count) {
+  es::AppendRequest request;
+  request.set_stream(absl::StrCat("observation-", first % 3));
+  for (int i = 0; i < count; ++i) {
+    es::ProposedEvent* event = request.add_events();
+    event->set_event_id(NewUuid());
+    event->set_type("ThingHappened");
+    event->set_content_type("application/octet-stream");
+    event->set_data(
+        absl::StrCat("event ", first + i, std::string("\0\xfe", 2)));
+    event->mutable_metadata()->set_actor("teacher-7");
+    event->mutable_metadata()->set_correlation_id(absl::StrCat("c-", first));
+    event->mutable_metadata()->set_source_platform("observation-platform");
+    event->mutable_occurred_at()->set_seconds(1700000000 + first + i);
+    event->mutable_occurred_at()->set_nanos(123000);
+  }
+  return request;
+}
+
+// The whole log of `trust` in the store at `path` (the node is stopped), as
+// An operator's call on `node`.
+std::unique_ptr<grpc::ClientContext> OperatorContext(const Node& node) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  Authorize(context.get(), node.operator_token);
+  return context;
+}
+
+// position -> stored bytes; also checks the store's whole hash chain and
+// returns its head hash in *chain_head.
+std::map<uint64_t, std::string> StoredLog(const std::string& path,
+                                          std::string* chain_head = nullptr,
+                                          const std::string& trust = kTrust) {
+  eventstore::EventStoreOptions options;
+  options.path = path;
+  auto store = eventstore::EventStore::Open(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  std::map<uint64_t, std::string> log;
+  if (!store.ok()) return log;
+  auto page =
+      (*store)->ReadLog(trust, 1, eventstore::LogFilter(), 1000000, 1 << 30);
+  EXPECT_TRUE(page.ok()) << page.status();
+  for (const auto& event : page->events) {
+    log[event.position] = event.record.SerializeAsString();
+  }
+  eventstore::VerifyOptions verify;
+  verify.tenant = trust;
+  auto report = (*store)->Verify(verify);
+  EXPECT_TRUE(report.ok()) << report.status();
+  if (report.ok()) {
+    EXPECT_FALSE(report->mismatch.has_value()) << report->mismatch->detail;
+    EXPECT_EQ(report->next_position, 0u);
+    if (chain_head != nullptr) {
+      *chain_head =
+          std::string(report->chain_hash.begin(), report->chain_hash.end());
+    }
+  }
+  return log;
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nats_ = DeployCluster(THROUGHLINE_NATS_DEPLOY_DIR, dir_.path() + "/nats");
+    std::vector<std::string> urls;
+    for (auto& node : nats_) {
+      ASSERT_TRUE(node->Start());
+      urls.push_back(node->url());
+    }
+    for (const char* id : {"a", "b"}) {
+      Node& node = nodes_[id];
+      node.id = id;
+      node.data_dir = absl::StrCat(dir_.path(), "/", id);
+      node.process = std::make_unique<ServerProcess>(
+          THROUGHLINE_SERVER_BINARY, node.data_dir,
+          std::vector<std::string>{
+              "--nats_url=" + absl::StrJoin(urls, ","), "--bus_replicas=3",
+              "--bus_retry_max_seconds=1", absl::StrCat("--node_id=", id)});
+      ASSERT_TRUE(node.process->Start());
+      node.operator_token = ReadOperatorToken(node.data_dir);
+      node.Connect();
+    }
+    // Both nodes have loaded the placement once an unknown trust is
+    // NOT_FOUND rather than UNAVAILABLE.
+    for (auto& [id, node] : nodes_) {
+      ASSERT_TRUE(WaitFor(
+          [&] {
+            cl::GetTrustOwnerRequest request;
+            request.set_trust("nobody-yet");
+            cl::TrustOwner owner;
+            return node.cluster
+                       ->GetTrustOwner(OperatorContext(node).get(), request,
+                                       &owner)
+                       .error_code() == grpc::StatusCode::NOT_FOUND;
+          },
+          absl::Seconds(120)))
+          << "node " << id << ": " << node.process->Log();
+    }
+  }
+
+  // Appends `count` events in batches of 5 on `node`, returning how many
+  // were acknowledged.
+  int AppendOn(Node& node, int first, int count) {
+    int acknowledged = 0;
+    for (int i = first; i < first + count; i += 5) {
+      es::AppendResponse response;
+      grpc::Status status =
+          node.store->Append(TrustContext(node).get(), Batch(i, 5), &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (status.ok()) acknowledged += 5;
+    }
+    return acknowledged;
+  }
+
+  uint64_t Head(Node& node, grpc::Status* status) {
+    es::GetLogInfoResponse info;
+    *status = node.store->GetLogInfo(TrustContext(node).get(),
+                                     es::GetLogInfoRequest(), &info);
+    return info.head_position();
+  }
+
+  // Waits until `node`'s relay has published the trust up to `position`.
+  bool WaitPublished(Node& node, uint64_t position) {
+    return WaitFor(
+        [&] {
+          ::throughline::bus::v1::GetBusStatusRequest request;
+          request.set_tenant(kTrust);
+          ::throughline::bus::v1::GetBusStatusResponse response;
+          if (!node.bus
+                   ->GetBusStatus(OperatorContext(node).get(), request,
+                                  &response)
+                   .ok()) {
+            return false;
+          }
+          for (const auto& t : response.outbound().tenants()) {
+            if (t.tenant() == kTrust && t.published_position() >= position) {
+              return true;
+            }
+          }
+          return false;
+        },
+        absl::Seconds(120));
+  }
+
+  TempDir dir_;
+  std::vector<std::unique_ptr<NatsServerProcess>> nats_;
+  std::map<std::string, Node> nodes_;
+};
+
+TEST_F(ClusterTest, OwnerKilledTrustRestoredOnOtherNodeFromJetStream) {
+  Node& a = nodes_["a"];
+  Node& b = nodes_["b"];
+  // The first call claims the trust for node a.
+  ASSERT_EQ(AppendOn(a, 0, 200), 200);
+
+  // Node b refuses every call of the trust, naming a and its address, and
+  // appends nothing.
+  es::AppendResponse response;
+  grpc::Status refused =
+      b.store->Append(TrustContext(b).get(), Batch(1000, 5), &response);
+  ASSERT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << refused.error_message();
+  std::optional<services::TenantOwner> owner =
+      services::OwnerFromGrpcStatus(refused);
+  ASSERT_TRUE(owner.has_value()) << refused.error_message();
+  EXPECT_EQ(owner->node, "a");
+  EXPECT_EQ(owner->address, a.process->address());
+  EXPECT_EQ(owner->tenant, kTrust);
+  EXPECT_NE(refused.error_message().find(a.process->address()),
+            std::string::npos)
+      << refused.error_message();
+  grpc::Status read_status;
+  Head(b, &read_status);
+  EXPECT_EQ(read_status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  // Another trust is claimed by b on its first call, and served there.
+  {
+    es::AppendResponse other;
+    grpc::Status status = b.store->Append(TrustContext(b, "riverside").get(),
+                                          Batch(0, 5), &other);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+  cl::GetTrustOwnerRequest owner_request;
+  owner_request.set_trust(kTrust);
+  cl::TrustOwner placed;
+  auto owner_context = OperatorContext(b);
+  ASSERT_TRUE(
+      b.cluster->GetTrustOwner(owner_context.get(), owner_request, &placed)
+          .ok());
+  EXPECT_EQ(placed.node(), "a");
+  EXPECT_FALSE(placed.this_node());
+  // The same through the CLI.
+  {
+    CliProcess cli(
+        {"--server=" + b.process->address(), "--token=" + b.operator_token,
+         "trust", "owner", "--trust", kTrust},
+        {}, "");
+    Result result = cli.Wait();
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_NE(result.out.find("\"node\":\"a\""), std::string::npos)
+        << result.out;
+    EXPECT_NE(result.out.find(a.process->address()), std::string::npos)
+        << result.out;
+  }
+
+  // Node a dies once the relay has every acknowledged event in the R3
+  // stream (appends do not wait for the relay: its lag is what a crash of
+  // the owner can cost; docs/operations.md).
+  ASSERT_TRUE(WaitPublished(a, 200));
+  a.process->Kill();
+
+  cl::RestoreTrustRequest restore;
+  restore.set_trust(kTrust);
+  restore.set_from_bus(true);
+  restore.set_expected_owner("a");
+  cl::RestoreTrustResponse restored;
+  auto restore_context = OperatorContext(b);
+  grpc::Status status =
+      b.cluster->RestoreTrust(restore_context.get(), restore, &restored);
+  ASSERT_TRUE(status.ok()) << status.error_message() << "\n"
+                           << b.process->Log();
+  EXPECT_EQ(restored.previous_head_position(), 0u);
+  EXPECT_EQ(restored.head_position(), 200u);
+  EXPECT_EQ(restored.events_restored(), 200u);
+  EXPECT_EQ(restored.owner().node(), "b");
+  EXPECT_TRUE(restored.owner().this_node());
+  // The restored chain head is the dead owner's, as its disk holds it.
+  std::string source_chain;
+  const std::map<uint64_t, std::string> original =
+      StoredLog(a.data_dir, &source_chain);
+  ASSERT_EQ(original.size(), 200u);
+  EXPECT_EQ(restored.chain_head_hash(), source_chain);
+  EXPECT_EQ(restored.chain_head_hash().size(), 32u);
+
+  {
+    CliProcess cli(
+        {"--server=" + a.process->address(), "--token=" + a.operator_token,
+         "trust", "owner", "--trust", kTrust},
+        {}, "");
+    EXPECT_EQ(cli.Wait().exit_code, 1);  // a is dead.
+    CliProcess owner(
+        {"--server=" + b.process->address(), "--token=" + b.operator_token,
+         "trust", "owner", "--trust", kTrust},
+        {}, "");
+    Result result = owner.Wait();
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_NE(result.out.find("\"node\":\"b\""), std::string::npos)
+        << result.out;
+  }
+  // Node b serves the trust now: reads, and appends after position 200.
+  EXPECT_EQ(Head(b, &read_status), 200u);
+  EXPECT_TRUE(read_status.ok()) << read_status.error_message();
+  ASSERT_EQ(AppendOn(b, 200, 10), 10);
+  EXPECT_EQ(Head(b, &read_status), 210u);
+  // A second restore is refused: b owns it.
+  auto again_context = OperatorContext(b);
+  EXPECT_EQ(b.cluster->RestoreTrust(again_context.get(), restore, &restored)
+                .error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // b's relay carries on the trust's stream after position 200.
+  ASSERT_TRUE(WaitPublished(b, 210));
+
+  // Every event a acknowledged is on b, byte for byte, at its position.
+  b.process->Terminate();
+  const std::map<uint64_t, std::string> copy = StoredLog(b.data_dir);
+  ASSERT_EQ(copy.size(), 210u);
+  for (const auto& [position, stored] : original) {
+    ASSERT_EQ(copy.at(position), stored) << "position " << position;
+  }
+}
+
+TEST_F(ClusterTest, LiveOwnerHandsTrustOverWhileAWriterKeepsGoing) {
+  Node& a = nodes_["a"];
+  Node& b = nodes_["b"];
+  ASSERT_EQ(AppendOn(a, 0, 50), 50);
+
+  // A writer follows the trust to its owner: on a refusal naming another
+  // node it retries there; while the trust is frozen (UNAVAILABLE) it
+  // retries. It counts what was acknowledged.
+  std::atomic<bool> stop{false};
+  std::atomic<int> acknowledged{0};
+  std::atomic<int> redirected{0};
+  std::thread writer([&] {
+    Node* target = &a;
+    for (int i = 1000; !stop; i += 5) {
+      es::AppendRequest request = Batch(i, 5);
+      for (int attempt = 0; attempt < 200 && !stop; ++attempt) {
+        es::AppendResponse response;
+        grpc::Status status = target->store->Append(TrustContext(*target).get(),
+                                                    request, &response);
+        if (status.ok()) {
+          acknowledged += 5;
+          break;
+        }
+        if (std::optional<services::TenantOwner> owner =
+                services::OwnerFromGrpcStatus(status)) {
+          target = owner->node == "a" ? &a : &b;
+          ++redirected;
+          continue;
+        }
+        ASSERT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+            << status.error_message();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+  cl::MoveTrustRequest move;
+  move.set_trust(kTrust);
+  move.set_to_node("b");
+  cl::MoveTrustResponse moved;
+  move.set_target_token(b.operator_token);
+  grpc::Status status =
+      a.cluster->MoveTrust(OperatorContext(a).get(), move, &moved);
+  ASSERT_TRUE(status.ok()) << status.error_message() << "\n"
+                           << a.process->Log() << "\n"
+                           << b.process->Log();
+  EXPECT_EQ(moved.owner().node(), "b");
+  EXPECT_GE(moved.head_position(), 50u);
+
+  // Keep writing (now on b) for a moment, then stop.
+  ASSERT_TRUE(WaitFor([&] { return redirected > 0; }, absl::Seconds(60)));
+  const int after_move = acknowledged;
+  ASSERT_TRUE(WaitFor([&] { return acknowledged > after_move + 20; },
+                      absl::Seconds(60)));
+  stop = true;
+  writer.join();
+
+  // b has every acknowledged event: the 50, and the writer's.
+  grpc::Status head_status;
+  EXPECT_EQ(Head(b, &head_status), 50u + acknowledged);
+  EXPECT_TRUE(head_status.ok()) << head_status.error_message();
+  // a refuses the trust, naming b.
+  Head(a, &head_status);
+  EXPECT_EQ(head_status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  std::optional<services::TenantOwner> owner =
+      services::OwnerFromGrpcStatus(head_status);
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->node, "b");
+
+  // Up to the hand-over the two logs are byte-identical.
+  a.process->Terminate();
+  b.process->Terminate();
+  const std::map<uint64_t, std::string> original = StoredLog(a.data_dir);
+  const std::map<uint64_t, std::string> copy = StoredLog(b.data_dir);
+  ASSERT_EQ(original.size(), moved.head_position());
+  for (const auto& [position, stored] : original) {
+    ASSERT_EQ(copy.at(position), stored) << "position " << position;
+  }
+}
+
+}  // namespace
+}  // namespace throughline::testing
