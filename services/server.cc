@@ -391,7 +391,7 @@ absl::Status Server::CreateCluster() {
   privacy_service_->set_tenant_gate(placement_.get());
   bus_relay_->set_tenant_gate(placement_.get());
   cluster_service_ = std::make_unique<cluster::ClusterService>(
-      store_.get(), placement_.get(), bus_relay_.get());
+      store_.get(), placement_.get(), bus_relay_.get(), personal_data_.get());
   return absl::OkStatus();
 }
 

@@ -4,9 +4,14 @@
 // node with the owner's name and address; after the owner is killed with
 // SIGKILL, the other node restores the trust from the R3 event stream and
 // serves it, with every acknowledged event byte-identical. A live owner
-// hands a trust over while a writer keeps appending.
+// hands a trust over while a writer keeps appending, carrying the keys of
+// the trust's personal data when both nodes share one master key, and
+// refusing to move when they do not.
+
+#include <sys/stat.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,15 +26,20 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "projections/cpd_codec.h"
 #include "services/grpc_status.h"
+#include "services/privacy/personal_data.h"
 #include "tests/auth_support.h"
 #include "tests/bus_support.h"
 #include "tests/cli_process.h"
+#include "tests/cpd_fixture.h"
 #include "tests/nats_server_process.h"
 #include "tests/server_process.h"
 #include "tests/test_support.h"
 #include "throughline/bus/v1/bus.grpc.pb.h"
 #include "throughline/cluster/v1/cluster.grpc.pb.h"
+#include "throughline/cpd/v1/organisation.grpc.pb.h"
+#include "throughline/cpd/v1/staff.grpc.pb.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 
 namespace throughline::testing {
@@ -39,6 +49,21 @@ namespace es = ::throughline::eventstore::v1;
 namespace cl = ::throughline::cluster::v1;
 
 constexpr char kTrust[] = "northfield";
+// Master keys (64 hex digits) for the nodes' master_key_file.
+constexpr char kSharedMasterKey[] =
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+constexpr char kOtherMasterKey[] =
+    "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+
+// Writes `hex` as a master key file at `path` (mode 0600).
+std::string WriteMasterKey(const std::string& path, const std::string& hex) {
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << hex << "\n";
+  }
+  chmod(path.c_str(), 0600);
+  return path;
+}
 
 // One service node: its process and stubs.
 struct Node {
@@ -150,15 +175,23 @@ class ClusterTest : public ::testing::Test {
       ASSERT_TRUE(node->Start());
       urls.push_back(node->url());
     }
+    // One master key file for every node, as deploy/cluster/ configures
+    // them, unless the test gives b its own.
+    const std::string shared_key =
+        WriteMasterKey(dir_.path() + "/master.key", kSharedMasterKey);
+    const std::string other_key =
+        WriteMasterKey(dir_.path() + "/other.key", kOtherMasterKey);
     for (const char* id : {"a", "b"}) {
       Node& node = nodes_[id];
       node.id = id;
       node.data_dir = absl::StrCat(dir_.path(), "/", id);
+      const bool own_key = std::string(id) == "b" && !SharedMasterKey();
       node.process = std::make_unique<ServerProcess>(
           THROUGHLINE_SERVER_BINARY, node.data_dir,
           std::vector<std::string>{
               "--nats_url=" + absl::StrJoin(urls, ","), "--bus_replicas=3",
-              "--bus_retry_max_seconds=1", absl::StrCat("--node_id=", id)});
+              "--bus_retry_max_seconds=1", absl::StrCat("--node_id=", id),
+              "--master_key_file=" + (own_key ? other_key : shared_key)});
       ASSERT_TRUE(node.process->Start());
       node.operator_token = ReadOperatorToken(node.data_dir);
       node.Connect();
@@ -179,6 +212,64 @@ class ClusterTest : public ::testing::Test {
           absl::Seconds(120)))
           << "node " << id << ": " << node.process->Log();
     }
+  }
+
+  // Whether both nodes use one master key file; false gives b its own.
+  virtual bool SharedMasterKey() const { return true; }
+
+  // Registers kTrust on `node` with school "north" and records staff
+  // member "t1" joining it with display name `name` (personal data, sealed
+  // under a data key of the trust).
+  void RecordPersonalData(Node& node, const std::string& name) {
+    auto channel = grpc::CreateChannel(node.process->address(),
+                                       grpc::InsecureChannelCredentials());
+    auto organisation = cpd::OrganisationService::NewStub(channel);
+    auto staff = cpd::StaffDirectoryService::NewStub(channel);
+    cpd::RecordResponse response;
+    cpd::RegisterTrustRequest trust;
+    trust.set_request_id(NewUuid());
+    trust.mutable_trust()->set_name("Northfield Learning Trust");
+    grpc::Status status =
+        organisation->RegisterTrust(TrustContext(node).get(), trust, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    cpd::AddSchoolRequest school;
+    school.set_request_id(NewUuid());
+    school.mutable_school()->set_school_id("north");
+    school.mutable_school()->set_name("North school");
+    status =
+        organisation->AddSchool(TrustContext(node).get(), school, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    cpd::RecordStaffJoinedRequest join;
+    join.set_request_id(NewUuid());
+    join.mutable_joined()->set_staff_id("t1");
+    join.mutable_joined()->set_school_id("north");
+    join.mutable_joined()->set_role(cpd::STAFF_ROLE_TEACHER);
+    join.mutable_joined()->mutable_personal()->set_display_name(name);
+    status =
+        staff->RecordStaffJoined(TrustContext(node).get(), join, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // The personal details of "t1" joining, as `node` reads them back.
+  cpd::PersonalDetails JoinedDetails(Node& node) {
+    es::ReadStreamRequest request;
+    request.set_stream("staff-t1");
+    es::ReadStreamResponse response;
+    grpc::Status status =
+        node.store->ReadStream(TrustContext(node).get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    for (const es::RecordedEvent& event : response.events()) {
+      eventstore::EventRecord record;
+      record.set_type(event.type());
+      record.set_data(event.data());
+      absl::StatusOr<cpd::CpdEvent> decoded =
+          projections::DecodeCpdEvent(record);
+      if (decoded.ok() && decoded->has_staff_member_joined()) {
+        return decoded->staff_member_joined().personal();
+      }
+    }
+    ADD_FAILURE() << "no StaffMemberJoined in staff-t1";
+    return cpd::PersonalDetails();
   }
 
   // Appends `count` events in batches of 5 on `node`, returning how many
@@ -430,6 +521,110 @@ TEST_F(ClusterTest, LiveOwnerHandsTrustOverWhileAWriterKeepsGoing) {
   for (const auto& [position, stored] : original) {
     ASSERT_EQ(copy.at(position), stored) << "position " << position;
   }
+}
+
+// Personal data recorded on the owner before a move reads in clear on the
+// target: the move carries the trust's wrapped data keys, which the target
+// stores as they are (both nodes share one master key file).
+TEST_F(ClusterTest, MoveCarriesTheKeysOfPersonalData) {
+  Node& a = nodes_["a"];
+  Node& b = nodes_["b"];
+  ASSERT_NO_FATAL_FAILURE(RecordPersonalData(a, "Ada Lovelace"));
+  ASSERT_EQ(JoinedDetails(a).display_name(), "Ada Lovelace");
+
+  cl::MoveTrustRequest move;
+  move.set_trust(kTrust);
+  move.set_to_node("b");
+  move.set_target_token(b.operator_token);
+  cl::MoveTrustResponse moved;
+  grpc::Status status =
+      a.cluster->MoveTrust(OperatorContext(a).get(), move, &moved);
+  ASSERT_TRUE(status.ok()) << status.error_message() << "\n"
+                           << a.process->Log() << "\n"
+                           << b.process->Log();
+  EXPECT_EQ(moved.owner().node(), "b");
+
+  const cpd::PersonalDetails details = JoinedDetails(b);
+  EXPECT_EQ(details.display_name(), "Ada Lovelace");
+  EXPECT_FALSE(details.erased());
+  EXPECT_FALSE(details.has_sealed());
+
+  // b holds the same wrapped keys as a.
+  a.process->Terminate();
+  b.process->Terminate();
+  auto secrets = [](const std::string& path) {
+    eventstore::EventStoreOptions options;
+    options.path = path;
+    auto store = eventstore::EventStore::Open(options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    std::vector<std::pair<std::string, std::string>> out;
+    if (!store.ok()) return out;
+    auto listed = (*store)->ListSecrets(kTrust, "");
+    EXPECT_TRUE(listed.ok()) << listed.status();
+    if (listed.ok()) out = *listed;
+    return out;
+  };
+  const auto on_a = secrets(a.data_dir);
+  ASSERT_FALSE(on_a.empty());
+  EXPECT_EQ(on_a.front().first,
+            services::privacy::PersonalData::SecretName(
+                "t1", cpd::PERSONAL_DATA_KIND_STAFF_DETAILS));
+  EXPECT_EQ(secrets(b.data_dir), on_a);
+}
+
+// b has its own master key.
+class ClusterDifferentKeysTest : public ClusterTest {
+ protected:
+  bool SharedMasterKey() const override { return false; }
+};
+
+// A move to a node whose master key differs is refused before the target
+// appends anything, naming `secrets`; the trust stays on its owner.
+TEST_F(ClusterDifferentKeysTest, MoveToANodeWithAnotherMasterKeyIsRefused) {
+  Node& a = nodes_["a"];
+  Node& b = nodes_["b"];
+  ASSERT_NO_FATAL_FAILURE(RecordPersonalData(a, "Ada Lovelace"));
+  grpc::Status head_status;
+  const uint64_t head = Head(a, &head_status);
+  ASSERT_TRUE(head_status.ok()) << head_status.error_message();
+
+  cl::MoveTrustRequest move;
+  move.set_trust(kTrust);
+  move.set_to_node("b");
+  move.set_target_token(b.operator_token);
+  cl::MoveTrustResponse moved;
+  grpc::Status status =
+      a.cluster->MoveTrust(OperatorContext(a).get(), move, &moved);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << status.error_message();
+  EXPECT_EQ(ViolatedField(status), "secrets") << status.error_message();
+  EXPECT_NE(status.error_message().find("master_key_file"), std::string::npos)
+      << status.error_message();
+
+  // a still serves the trust, personal data included, and takes appends.
+  cl::GetTrustOwnerRequest request;
+  request.set_trust(kTrust);
+  cl::TrustOwner owner;
+  ASSERT_TRUE(
+      a.cluster->GetTrustOwner(OperatorContext(a).get(), request, &owner).ok());
+  EXPECT_EQ(owner.node(), "a");
+  EXPECT_EQ(JoinedDetails(a).display_name(), "Ada Lovelace");
+  EXPECT_EQ(AppendOn(a, 0, 5), 5);
+  EXPECT_EQ(Head(a, &head_status), head + 5);
+
+  // b appended nothing and stored no key.
+  b.process->Terminate();
+  eventstore::EventStoreOptions options;
+  options.path = b.data_dir;
+  auto store = eventstore::EventStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto page =
+      (*store)->ReadLog(kTrust, 1, eventstore::LogFilter(), 1000000, 1 << 30);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_TRUE(page->events.empty());
+  auto secrets = (*store)->ListSecrets(kTrust, "");
+  ASSERT_TRUE(secrets.ok()) << secrets.status();
+  EXPECT_TRUE(secrets->empty());
 }
 
 }  // namespace

@@ -180,8 +180,10 @@ Commands:
   trust move --to NODE [--trust T] [--target-token TOKEN]
       On the --server node, the trust's owner: stops its appends, lets the
       relay publish them, has NODE restore the trust from the bus and hands
-      it over. Prints the new owner. --target-token is an operator token
-      of NODE (each node keeps its own tokens; default: this call's token).
+      it over, with the keys of its personal data (both nodes must use the
+      same master_key_file, or NODE refuses). Prints the new owner.
+      --target-token is an operator token of NODE (each node keeps its own
+      tokens; default: this call's token).
         --trust T           the trust (default: the --tenant)
       Use a --timeout long enough for the trust's size (e.g. --timeout=600).
   health

@@ -97,6 +97,22 @@ grpc::Status ClusterService::RestoreTrust(
         absl::StrCat("trust ", trust, " is owned by node \"", owner->node,
                      "\", not \"", request->expected_owner(), "\"")));
   }
+  // Every carried key must be usable here before anything is appended:
+  // events whose keys do not unwrap would read as erased on this node.
+  for (const v1::TrustSecret& secret : request->secrets()) {
+    absl::Status s =
+        personal_data_->CheckWrappedKey(trust, secret.name(), secret.value());
+    if (absl::IsFailedPrecondition(s)) {
+      return ToGrpcStatus(eventstore::FieldError(
+          absl::StatusCode::kFailedPrecondition, "secrets",
+          absl::StrCat(s.message(),
+                       ": this node's master key differs from the source "
+                       "node's; use the same master_key_file on every node")));
+    }
+    if (!s.ok()) {
+      return ToGrpcStatus(eventstore::InvalidField("secrets", s.message()));
+    }
+  }
   bus::NatsConnection* conn = placement_->connection();
   if (conn == nullptr) {
     return ToGrpcStatus(absl::UnavailableError(
@@ -116,6 +132,19 @@ grpc::Status ClusterService::RestoreTrust(
         absl::StrCat("node ", owner->node, " is still publishing trust ", trust,
                      " (position ", *last, " after the restored ", replay->head,
                      "); move a live trust with MoveTrust on its owner")));
+  }
+  // Keys this node already holds stay: they are the same keys (a trust
+  // moving back) or this node's own.
+  for (const v1::TrustSecret& secret : request->secrets()) {
+    absl::StatusOr<std::optional<std::string>> held =
+        store_->GetSecret(trust, secret.name());
+    if (!held.ok()) return ToGrpcStatus(held.status());
+    if (held->has_value()) continue;
+    if (absl::Status s =
+            store_->PutSecret(trust, secret.name(), secret.value());
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
   }
   absl::StatusOr<Placement::Owner> now =
       placement_->SetOwner(trust, self, owner->revision);
@@ -194,6 +223,12 @@ grpc::Status ClusterService::MoveTrust(grpc::ServerContext* context,
     absl::SleepFor(absl::Milliseconds(50));
   }
 
+  // The trust's secrets (its personal data's wrapped keys), read while it
+  // is frozen so that no key created by a later append is left behind.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> secrets =
+      store_->ListSecrets(trust, "");
+  if (!secrets.ok()) return ToGrpcStatus(secrets.status());
+
   auto stub = v1::ClusterService::NewStub(
       grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
   grpc::ClientContext call;
@@ -210,6 +245,11 @@ grpc::Status ClusterService::MoveTrust(grpc::ServerContext* context,
   restore.set_trust(trust);
   restore.set_from_bus(true);
   restore.set_expected_owner(self);
+  for (const auto& [name, value] : *secrets) {
+    v1::TrustSecret* secret = restore.add_secrets();
+    secret->set_name(name);
+    secret->set_value(value);
+  }
   v1::RestoreTrustResponse restored;
   grpc::Status status = stub->RestoreTrust(&call, restore, &restored);
   if (!status.ok()) {

@@ -8,6 +8,7 @@
 #include "eventstore/event_store.h"
 #include "services/bus/relay.h"
 #include "services/cluster/placement.h"
+#include "services/privacy/personal_data.h"
 #include "throughline/cluster/v1/cluster.grpc.pb.h"
 
 namespace throughline::services::cluster {
@@ -15,10 +16,15 @@ namespace throughline::services::cluster {
 class ClusterService final
     : public ::throughline::cluster::v1::ClusterService::Service {
  public:
-  // Every argument must outlive the service.
+  // Every argument must outlive the service. `personal_data` checks the
+  // data keys a move carries in against this node's master key.
   ClusterService(eventstore::EventStore* store, Placement* placement,
-                 const bus::Relay* relay)
-      : store_(store), placement_(placement), relay_(relay) {}
+                 const bus::Relay* relay,
+                 const privacy::PersonalData* personal_data)
+      : store_(store),
+        placement_(placement),
+        relay_(relay),
+        personal_data_(personal_data) {}
 
   grpc::Status GetTrustOwner(
       grpc::ServerContext* context,
@@ -39,6 +45,7 @@ class ClusterService final
   eventstore::EventStore* const store_;
   Placement* const placement_;
   const bus::Relay* const relay_;
+  const privacy::PersonalData* const personal_data_;
 };
 
 }  // namespace throughline::services::cluster

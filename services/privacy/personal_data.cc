@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "eventstore/errors.h"
 #include "google/protobuf/descriptor.h"
@@ -290,6 +291,35 @@ PersonalData::PersonalData(eventstore::EventStore* store,
 std::string PersonalData::SecretName(const std::string& subject,
                                      cpd::PersonalDataKind kind) {
   return Joined({kDataKeySecretPrefix, subject}) + KindName(kind);
+}
+
+absl::Status PersonalData::CheckWrappedKey(const std::string& tenant,
+                                           const std::string& name,
+                                           const std::string& value) const {
+  const std::string prefix = Joined({kDataKeySecretPrefix});
+  const size_t end = name.find('\0', prefix.size());
+  cpd::PersonalDataKind kind;
+  if (!absl::StartsWith(name, prefix) || end == std::string::npos ||
+      !cpd::PersonalDataKind_Parse(name.substr(end + 1), &kind)) {
+    return absl::InvalidArgumentError("is not the name of a data key");
+  }
+  const std::string subject = name.substr(prefix.size(), end - prefix.size());
+  if (value.size() != 1 + kNonceBytes + kKeyBytes + kTagBytes ||
+      value[0] != kWrapFormat) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data key ", KindName(kind), " of \"", subject,
+                     "\" is not a wrapped key of a known format"));
+  }
+  absl::StatusOr<std::string> unwrapped =
+      Decrypt(master_key_, absl::string_view(value).substr(1, kNonceBytes),
+              KeyAad(tenant, subject, kind),
+              absl::string_view(value).substr(1 + kNonceBytes));
+  if (!unwrapped.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data key ", KindName(kind), " of \"", subject,
+                     "\" does not unwrap under this node's master key"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::string>> PersonalData::DataKey(

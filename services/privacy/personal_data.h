@@ -104,6 +104,17 @@ class PersonalData {
   absl::StatusOr<std::vector<cpd::PersonalDataKind>> KindsHeld(
       const std::string& tenant, const std::string& subject) const;
 
+  // Checks a data key as another node stores it, secret `name` with wrapped
+  // `value` of `tenant` (carried by a trust move), before it is stored here:
+  // OK when it unwraps under this node's master key; InvalidArgument when
+  // `name` is not a data key's name or `value` not a wrapped key;
+  // FailedPrecondition when it does not unwrap (the master keys differ, or
+  // the key was wrapped for another trust, subject or kind). Reads and
+  // changes nothing.
+  absl::Status CheckWrappedKey(const std::string& tenant,
+                               const std::string& name,
+                               const std::string& value) const;
+
   // The secret name of a data key (for tests that look for its bytes).
   static std::string SecretName(const std::string& subject,
                                 cpd::PersonalDataKind kind);
