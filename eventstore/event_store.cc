@@ -74,6 +74,24 @@ std::string PrefixEnd(std::string prefix) {
   return prefix;
 }
 
+// Calls start(done) and blocks until the committer has called done.
+template <typename Start>
+absl::StatusOr<AppendResult> WaitFor(const Start& start) {
+  absl::Mutex mu;
+  std::optional<absl::StatusOr<AppendResult>> outcome;
+  start([&](absl::StatusOr<AppendResult> result) {
+    absl::MutexLock lock(&mu);
+    outcome = std::move(result);
+  });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](std::optional<absl::StatusOr<AppendResult>>* o) {
+        return o->has_value();
+      },
+      &outcome));
+  return std::move(*outcome);
+}
+
 }  // namespace
 
 std::shared_ptr<const StorageMemory> NewStorageMemory(
@@ -1607,20 +1625,12 @@ absl::StatusOr<uint64_t> EventStore::Impl::ImportEvents(
   pending.request.tenant = tenant;
   pending.imported = std::move(events);
   if (absl::Status s = ValidateImport(&pending); !s.ok()) return s;
-  absl::Mutex mu;
-  std::optional<absl::StatusOr<AppendResult>> outcome;
-  Enqueue(std::move(pending), [&](absl::StatusOr<AppendResult> result) {
-    absl::MutexLock lock(&mu);
-    outcome = std::move(result);
-  });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(
-      +[](std::optional<absl::StatusOr<AppendResult>>* o) {
-        return o->has_value();
-      },
-      &outcome));
-  if (!outcome->ok()) return outcome->status();
-  return (*outcome)->last_position;
+  absl::StatusOr<AppendResult> outcome =
+      WaitFor([&](EventStore::AppendCallback done) {
+        Enqueue(std::move(pending), std::move(done));
+      });
+  if (!outcome.ok()) return outcome.status();
+  return outcome->last_position;
 }
 
 absl::StatusOr<uint64_t> EventStore::Impl::FreezeTenant(
@@ -1661,20 +1671,9 @@ void EventStore::AppendAsync(AppendRequest request, AppendCallback done) {
 }
 
 absl::StatusOr<AppendResult> EventStore::Append(AppendRequest request) {
-  absl::Mutex mu;
-  std::optional<absl::StatusOr<AppendResult>> outcome;
-  impl_->AppendAsync(std::move(request),
-                     [&](absl::StatusOr<AppendResult> result) {
-                       absl::MutexLock lock(&mu);
-                       outcome = std::move(result);
-                     });
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(
-      +[](std::optional<absl::StatusOr<AppendResult>>* o) {
-        return o->has_value();
-      },
-      &outcome));
-  return std::move(*outcome);
+  return WaitFor([&](EventStore::AppendCallback done) {
+    impl_->AppendAsync(std::move(request), std::move(done));
+  });
 }
 
 absl::StatusOr<std::vector<RecordedEvent>> EventStore::ReadStream(

@@ -17,8 +17,8 @@
 
 #include "absl/strings/string_view.h"
 #include "eventstore/event_store.h"
-#include "services/tenant.h"
 #include "services/auth/auth_store.h"
+#include "services/tenant.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
 
 namespace throughline::services {

@@ -17,9 +17,9 @@
 #include "projections/history_cache.h"
 #include "projections/projector.h"
 #include "projections/views.h"
-#include "services/tenant.h"
 #include "services/auth/auth_store.h"
 #include "services/privacy/personal_data.h"
+#include "services/tenant.h"
 #include "throughline/insights/v1/insights.grpc.pb.h"
 
 namespace throughline::services {

@@ -277,67 +277,17 @@ absl::Status Relay::Publish(const std::string& tenant,
   // resume check skips it, clear form and all.
   if (absl::Status s = PublishClear(tenant, event); !s.ok()) return s;
   const eventstore::EventRecord& record = event.record;
-  const std::string subject =
-      OutboundSubject(tenant, record.stream(), record.type());
-  std::string event_id;
-  if (record.event_id().size() == 16) {
-    eventstore::Uuid uuid;
-    std::copy_n(record.event_id().begin(), uuid.size(), uuid.begin());
-    event_id = eventstore::FormatUuid(uuid);
-  }
   const std::string stored = record.SerializeAsString();
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(stored.data()), stored.size(),
          digest);
-  natsMsg* msg = nullptr;
-  natsStatus s =
-      natsMsg_Create(&msg, subject.c_str(), nullptr, record.data().data(),
-                     static_cast<int>(record.data().size()));
-  if (s != NATS_OK) return NatsError("message for " + subject, s);
-  const std::pair<const char*, std::string> headers[] = {
-      {kTenantHeader, tenant},
-      {kStreamHeader, record.stream()},
-      {kTypeHeader, record.type()},
-      {kContentTypeHeader, record.content_type()},
-      {kPositionHeader, absl::StrCat(event.position)},
-      {kRevisionHeader, absl::StrCat(record.revision())},
-      {kOccurredAtHeader, Rfc3339(record.occurred_at_micros())},
-      {kRecordedAtHeader, Rfc3339(record.recorded_at_micros())},
-      {kCorrelationHeader, record.correlation_id()},
-      {kCausationHeader, record.causation_id()},
-      {kActorHeader, record.actor()},
-      {kSourcePlatformHeader, record.source_platform()},
-      {kRecordDigestHeader,
-       absl::BytesToHexString(absl::string_view(
-           reinterpret_cast<const char*>(digest), sizeof(digest)))},
-      {kChainHashHeader, eventstore::ChainHashToHex(chain)},
-  };
-  for (const auto& [key, value] : headers) {
-    if (value.empty()) continue;
-    if (s == NATS_OK) {
-      s = natsMsgHeader_Set(msg, key, HeaderValue(value).c_str());
-    }
-  }
-  if (s != NATS_OK) {
-    natsMsg_Destroy(msg);
-    return NatsError("headers for " + subject, s);
-  }
-  jsPubOptions pub_options;
-  jsPubOptions_Init(&pub_options);
-  pub_options.MsgId = event_id.empty() ? nullptr : event_id.c_str();
-  pub_options.ExpectStream = options_.stream.c_str();
-  pub_options.MaxWait = absl::ToInt64Milliseconds(options_.request_timeout);
-  jsPubAck* ack = nullptr;
-  jsErrCode js_code = static_cast<jsErrCode>(0);
-  s = js_PublishMsg(&ack, conn_->js(), msg, &pub_options, &js_code);
-  natsMsg_Destroy(msg);
-  if (s != NATS_OK) {
-    return NatsError(absl::StrCat("publish ", subject, " (", tenant,
-                                  " position ", event.position, ")"),
-                     s, js_code);
-  }
-  jsPubAck_Destroy(ack);
-  return absl::OkStatus();
+  return PublishMessage(
+      tenant, event, OutboundSubject(tenant, record.stream(), record.type()),
+      record.data(), options_.stream,
+      {{kRecordDigestHeader,
+        absl::BytesToHexString(absl::string_view(
+            reinterpret_cast<const char*>(digest), sizeof(digest)))},
+       {kChainHashHeader, eventstore::ChainHashToHex(chain)}});
 }
 
 absl::Status Relay::PublishClear(const std::string& tenant,
@@ -356,8 +306,17 @@ absl::Status Relay::PublishClear(const std::string& tenant,
   }
   if (!payload->has_value()) return absl::OkStatus();
   const eventstore::EventRecord& record = event.record;
-  const std::string subject =
-      ClearSubject(tenant, record.stream(), record.type());
+  return PublishMessage(tenant, event,
+                        ClearSubject(tenant, record.stream(), record.type()),
+                        **payload, options_.clear_stream, {});
+}
+
+absl::Status Relay::PublishMessage(
+    const std::string& tenant, const eventstore::RecordedEvent& event,
+    const std::string& subject, absl::string_view payload,
+    const std::string& stream,
+    const std::vector<std::pair<const char*, std::string>>& extra_headers) {
+  const eventstore::EventRecord& record = event.record;
   std::string event_id;
   if (record.event_id().size() == 16) {
     eventstore::Uuid uuid;
@@ -365,11 +324,10 @@ absl::Status Relay::PublishClear(const std::string& tenant,
     event_id = eventstore::FormatUuid(uuid);
   }
   natsMsg* msg = nullptr;
-  natsStatus s =
-      natsMsg_Create(&msg, subject.c_str(), nullptr, (*payload)->data(),
-                     static_cast<int>((*payload)->size()));
+  natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, payload.data(),
+                                static_cast<int>(payload.size()));
   if (s != NATS_OK) return NatsError("message for " + subject, s);
-  const std::pair<const char*, std::string> headers[] = {
+  std::vector<std::pair<const char*, std::string>> headers = {
       {kTenantHeader, tenant},
       {kStreamHeader, record.stream()},
       {kTypeHeader, record.type()},
@@ -383,6 +341,7 @@ absl::Status Relay::PublishClear(const std::string& tenant,
       {kActorHeader, record.actor()},
       {kSourcePlatformHeader, record.source_platform()},
   };
+  headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
   for (const auto& [key, value] : headers) {
     if (value.empty()) continue;
     if (s == NATS_OK) {
@@ -396,7 +355,7 @@ absl::Status Relay::PublishClear(const std::string& tenant,
   jsPubOptions pub_options;
   jsPubOptions_Init(&pub_options);
   pub_options.MsgId = event_id.empty() ? nullptr : event_id.c_str();
-  pub_options.ExpectStream = options_.clear_stream.c_str();
+  pub_options.ExpectStream = stream.c_str();
   pub_options.MaxWait = absl::ToInt64Milliseconds(options_.request_timeout);
   jsPubAck* ack = nullptr;
   jsErrCode js_code = static_cast<jsErrCode>(0);

@@ -140,6 +140,14 @@ class Relay {
   // first).
   absl::Status PublishClear(const std::string& tenant,
                             const eventstore::RecordedEvent& event);
+  // Publishes `payload` on `subject` to the JetStream stream `stream`, with
+  // the event's headers plus `extra_headers` (empty values left out), and
+  // the event's id as the message id (JetStream's duplicate check).
+  absl::Status PublishMessage(
+      const std::string& tenant, const eventstore::RecordedEvent& event,
+      const std::string& subject, absl::string_view payload,
+      const std::string& stream,
+      const std::vector<std::pair<const char*, std::string>>& extra_headers);
   void SetError(const absl::Status& status);
   void SetConnected(bool connected);
 

@@ -188,26 +188,28 @@ absl::Status Placement::ClaimStoredTrusts() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<kvStore*> Placement::Bucket() const {
+  absl::MutexLock lock(&mu_);
+  if (!ready_) {
+    return absl::UnavailableError("not connected to the placement bucket");
+  }
+  return kv_;
+}
+
 absl::StatusOr<Placement::Owner> Placement::Claim(
     const std::string& tenant) const {
-  kvStore* kv;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!ready_) {
-      return absl::UnavailableError("not connected to the placement bucket");
-    }
-    kv = kv_;
-  }
+  absl::StatusOr<kvStore*> kv = Bucket();
+  if (!kv.ok()) return kv.status();
   const std::string key = TrustKey(tenant);
   uint64_t revision = 0;
-  natsStatus s = kvStore_CreateString(&revision, kv, key.c_str(),
+  natsStatus s = kvStore_CreateString(&revision, *kv, key.c_str(),
                                       options_.node_id.c_str());
   if (s == NATS_OK) {
     Apply(key, options_.node_id, revision, false);
   } else {
     // Most likely another node claimed it first: read who.
     kvEntry* entry = nullptr;
-    s = kvStore_Get(&entry, kv, key.c_str());
+    s = kvStore_Get(&entry, *kv, key.c_str());
     if (s != NATS_OK) {
       return bus::NatsError(absl::StrCat("claiming trust ", tenant), s);
     }
@@ -254,20 +256,14 @@ absl::Status Placement::Admit(const std::string& tenant) const {
 absl::StatusOr<Placement::Owner> Placement::SetOwner(
     const std::string& tenant, const std::string& node,
     uint64_t expected_revision) {
-  kvStore* kv;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!ready_) {
-      return absl::UnavailableError("not connected to the placement bucket");
-    }
-    kv = kv_;
-  }
+  absl::StatusOr<kvStore*> kv = Bucket();
+  if (!kv.ok()) return kv.status();
   const std::string key = TrustKey(tenant);
   uint64_t revision = 0;
   natsStatus s =
       expected_revision == 0
-          ? kvStore_CreateString(&revision, kv, key.c_str(), node.c_str())
-          : kvStore_UpdateString(&revision, kv, key.c_str(), node.c_str(),
+          ? kvStore_CreateString(&revision, *kv, key.c_str(), node.c_str())
+          : kvStore_UpdateString(&revision, *kv, key.c_str(), node.c_str(),
                                  expected_revision);
   if (s != NATS_OK) {
     if (s == NATS_ERR) {

@@ -103,6 +103,8 @@ class Placement final : public TenantGate {
   void Apply(absl::string_view key, absl::string_view value, uint64_t revision,
              bool deleted) const;
   absl::StatusOr<Owner> Claim(const std::string& tenant) const;
+  // The placement bucket, once connected (Unavailable before).
+  absl::StatusOr<kvStore*> Bucket() const;
 
   eventstore::EventStore* const store_;
   const bus::BusOptions bus_;

@@ -164,6 +164,18 @@ absl::Status PrivacyService::RecordAccess(const std::string& tenant,
   return access_log_->RecordAccess(tenant, entry);
 }
 
+namespace {
+
+// The refusal of a request id already used for a different request.
+absl::Status RequestIdReused(const std::string& request_id) {
+  return FieldError(
+      absl::StatusCode::kAlreadyExists, "request_id",
+      absl::StrCat("\"", request_id,
+                   "\" was already used for a different request"));
+}
+
+}  // namespace
+
 PrivacyService::~PrivacyService() { StopSchedule(); }
 
 absl::StatusOr<uint64_t> PrivacyService::AppendPrivacyEvent(
@@ -210,10 +222,7 @@ grpc::Status PrivacyService::EraseSubject(
         ParsePrivacyEvent<pv1::PersonalDataErased>((*earlier)->record);
     if (!first.has_value() || first->staff_id() != request->staff_id() ||
         first->reason() != pv1::ERASURE_REASON_REQUEST) {
-      return ToGrpcStatus(FieldError(
-          absl::StatusCode::kAlreadyExists, "request_id",
-          absl::StrCat("\"", request->request_id(),
-                       "\" was already used for a different request")));
+      return ToGrpcStatus(RequestIdReused(request->request_id()));
     }
     absl::StatusOr<std::vector<cpd::PersonalDataKind>> erased =
         personal_data_->Erase(*tenant, request->staff_id(), {});
@@ -444,10 +453,7 @@ grpc::Status PrivacyService::SetRetentionSchedule(
   absl::StatusOr<uint64_t> position =
       AppendPrivacyEvent(*tenant, request->request_id(), 0, event);
   if (absl::IsAlreadyExists(position.status())) {
-    return ToGrpcStatus(FieldError(
-        absl::StatusCode::kAlreadyExists, "request_id",
-        absl::StrCat("\"", request->request_id(),
-                     "\" was already used for a different request")));
+    return ToGrpcStatus(RequestIdReused(request->request_id()));
   }
   if (!position.ok()) return ToGrpcStatus(position.status());
   *response->mutable_rules() = event.rules();
@@ -559,10 +565,7 @@ grpc::Status PrivacyService::RunRetention(
         ParsePrivacyEvent<pv1::PersonalDataErased>((*earlier)->record);
     if (!first.has_value() ||
         first->reason() != pv1::ERASURE_REASON_RETENTION) {
-      return ToGrpcStatus(FieldError(
-          absl::StatusCode::kAlreadyExists, "request_id",
-          absl::StrCat("\"", request->request_id(),
-                       "\" was already used for a different request")));
+      return ToGrpcStatus(RequestIdReused(request->request_id()));
     }
     pv1::RetentionErasure* out = response->add_erased();
     out->set_staff_id(first->staff_id());
@@ -600,10 +603,7 @@ grpc::Status PrivacyService::SetBusDisclosure(
   absl::StatusOr<uint64_t> position =
       AppendPrivacyEvent(*tenant, request->request_id(), 0, event);
   if (absl::IsAlreadyExists(position.status())) {
-    return ToGrpcStatus(FieldError(
-        absl::StatusCode::kAlreadyExists, "request_id",
-        absl::StrCat("\"", request->request_id(),
-                     "\" was already used for a different request")));
+    return ToGrpcStatus(RequestIdReused(request->request_id()));
   }
   if (!position.ok()) return ToGrpcStatus(position.status());
   response->set_clear_personal_data(request->clear_personal_data());
