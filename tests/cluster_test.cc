@@ -41,6 +41,7 @@
 #include "throughline/cpd/v1/organisation.grpc.pb.h"
 #include "throughline/cpd/v1/staff.grpc.pb.h"
 #include "throughline/eventstore/v1/eventstore.grpc.pb.h"
+#include "throughline/privacy/v1/privacy.grpc.pb.h"
 
 namespace throughline::testing {
 namespace {
@@ -570,6 +571,46 @@ TEST_F(ClusterTest, MoveCarriesTheKeysOfPersonalData) {
             services::privacy::PersonalData::SecretName(
                 "t1", cpd::PERSONAL_DATA_KIND_STAFF_DETAILS));
   EXPECT_EQ(secrets(b.data_dir), on_a);
+}
+
+// A person erased on b while b owned the trust stays erased when the trust
+// moves back to a, which still holds the key from before.
+TEST_F(ClusterTest, MovingBackAfterAnErasureKeepsThePersonErased) {
+  Node& a = nodes_["a"];
+  Node& b = nodes_["b"];
+  ASSERT_NO_FATAL_FAILURE(RecordPersonalData(a, "Ada Lovelace"));
+  auto move = [&](Node& from, const std::string& to, Node& target) {
+    cl::MoveTrustRequest request;
+    request.set_trust(kTrust);
+    request.set_to_node(to);
+    request.set_target_token(target.operator_token);
+    cl::MoveTrustResponse moved;
+    grpc::Status status =
+        from.cluster->MoveTrust(OperatorContext(from).get(), request, &moved);
+    ASSERT_TRUE(status.ok()) << status.error_message() << "\n"
+                             << a.process->Log() << "\n"
+                             << b.process->Log();
+    EXPECT_EQ(moved.owner().node(), to);
+  };
+  ASSERT_NO_FATAL_FAILURE(move(a, "b", b));
+  ASSERT_EQ(JoinedDetails(b).display_name(), "Ada Lovelace");
+
+  auto privacy =
+      ::throughline::privacy::v1::PrivacyService::NewStub(grpc::CreateChannel(
+          b.process->address(), grpc::InsecureChannelCredentials()));
+  ::throughline::privacy::v1::EraseSubjectRequest erase;
+  erase.set_request_id(NewUuid());
+  erase.set_staff_id("t1");
+  ::throughline::privacy::v1::EraseSubjectResponse erased;
+  grpc::Status status =
+      privacy->EraseSubject(TrustContext(b).get(), erase, &erased);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(JoinedDetails(b).erased());
+
+  ASSERT_NO_FATAL_FAILURE(move(b, "a", a));
+  const cpd::PersonalDetails details = JoinedDetails(a);
+  EXPECT_TRUE(details.erased());
+  EXPECT_NE(details.display_name(), "Ada Lovelace");
 }
 
 // b has its own master key.

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "eventstore/errors.h"
@@ -146,6 +147,17 @@ grpc::Status ClusterService::RestoreTrust(
       return ToGrpcStatus(s);
     }
   }
+  if (request->secrets_complete()) {
+    absl::flat_hash_set<std::string> carried;
+    for (const v1::TrustSecret& secret : request->secrets()) {
+      carried.insert(secret.name());
+    }
+    if (absl::StatusOr<size_t> dropped =
+            personal_data_->DestroyKeysNotIn(trust, carried);
+        !dropped.ok()) {
+      return ToGrpcStatus(dropped.status());
+    }
+  }
   absl::StatusOr<Placement::Owner> now =
       placement_->SetOwner(trust, self, owner->revision);
   if (!now.ok()) return ToGrpcStatus(now.status());
@@ -245,6 +257,7 @@ grpc::Status ClusterService::MoveTrust(grpc::ServerContext* context,
   restore.set_trust(trust);
   restore.set_from_bus(true);
   restore.set_expected_owner(self);
+  restore.set_secrets_complete(true);
   for (const auto& [name, value] : *secrets) {
     v1::TrustSecret* secret = restore.add_secrets();
     secret->set_name(name);

@@ -17,10 +17,10 @@ class ClusterService final
     : public ::throughline::cluster::v1::ClusterService::Service {
  public:
   // Every argument must outlive the service. `personal_data` checks the
-  // data keys a move carries in against this node's master key.
+  // data keys a move carries in against this node's master key, and
+  // destroys those held here that the owner no longer has.
   ClusterService(eventstore::EventStore* store, Placement* placement,
-                 const bus::Relay* relay,
-                 const privacy::PersonalData* personal_data)
+                 const bus::Relay* relay, privacy::PersonalData* personal_data)
       : store_(store),
         placement_(placement),
         relay_(relay),
@@ -45,7 +45,7 @@ class ClusterService final
   eventstore::EventStore* const store_;
   Placement* const placement_;
   const bus::Relay* const relay_;
-  const privacy::PersonalData* const personal_data_;
+  privacy::PersonalData* const personal_data_;
 };
 
 }  // namespace throughline::services::cluster

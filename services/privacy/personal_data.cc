@@ -614,4 +614,22 @@ absl::StatusOr<std::vector<cpd::PersonalDataKind>> PersonalData::Erase(
   return erased;
 }
 
+absl::StatusOr<size_t> PersonalData::DestroyKeysNotIn(
+    const std::string& tenant, const absl::flat_hash_set<std::string>& kept) {
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> held =
+      store_->ListSecrets(tenant, Joined({kDataKeySecretPrefix}));
+  if (!held.ok()) return held.status();
+  size_t destroyed = 0;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, value] : *held) {
+    if (kept.contains(name)) continue;
+    // The exact name: it is the prefix of no other secret.
+    absl::StatusOr<size_t> gone = store_->DestroySecrets(tenant, name);
+    if (!gone.ok()) return gone.status();
+    cache_.erase(Joined({tenant, name}));
+    destroyed += *gone;
+  }
+  return destroyed;
+}
+
 }  // namespace throughline::services::privacy

@@ -28,6 +28,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "eventstore/event_store.h"
@@ -99,6 +100,13 @@ class PersonalData {
   absl::StatusOr<std::vector<cpd::PersonalDataKind>> Erase(
       const std::string& tenant, const std::string& subject,
       const std::vector<cpd::PersonalDataKind>& kinds);
+
+  // Destroys every data key of `tenant` whose secret name is not in `kept`
+  // and makes the deletion physical, as Erase does. For a trust handed back
+  // by a node that erased people meanwhile (ClusterService). Returns how
+  // many keys were destroyed.
+  absl::StatusOr<size_t> DestroyKeysNotIn(
+      const std::string& tenant, const absl::flat_hash_set<std::string>& kept);
 
   // The kinds for which `subject` has a data key.
   absl::StatusOr<std::vector<cpd::PersonalDataKind>> KindsHeld(
