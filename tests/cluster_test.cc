@@ -273,6 +273,16 @@ class ClusterTest : public ::testing::Test {
     return cpd::PersonalDetails();
   }
 
+  // Asks `from` (the owner) to move the trust to `to`.
+  grpc::Status Move(Node& from, const std::string& to,
+                    cl::MoveTrustResponse* moved) {
+    cl::MoveTrustRequest move;
+    move.set_trust(kTrust);
+    move.set_to_node(to);
+    move.set_target_token(nodes_[to].operator_token);
+    return from.cluster->MoveTrust(OperatorContext(from).get(), move, moved);
+  }
+
   // Appends `count` events in batches of 5 on `node`, returning how many
   // were acknowledged.
   int AppendOn(Node& node, int first, int count) {
@@ -480,13 +490,8 @@ TEST_F(ClusterTest, LiveOwnerHandsTrustOverWhileAWriterKeepsGoing) {
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
-  cl::MoveTrustRequest move;
-  move.set_trust(kTrust);
-  move.set_to_node("b");
   cl::MoveTrustResponse moved;
-  move.set_target_token(b.operator_token);
-  grpc::Status status =
-      a.cluster->MoveTrust(OperatorContext(a).get(), move, &moved);
+  grpc::Status status = Move(a, "b", &moved);
   ASSERT_TRUE(status.ok()) << status.error_message() << "\n"
                            << a.process->Log() << "\n"
                            << b.process->Log();
@@ -533,13 +538,8 @@ TEST_F(ClusterTest, MoveCarriesTheKeysOfPersonalData) {
   ASSERT_NO_FATAL_FAILURE(RecordPersonalData(a, "Ada Lovelace"));
   ASSERT_EQ(JoinedDetails(a).display_name(), "Ada Lovelace");
 
-  cl::MoveTrustRequest move;
-  move.set_trust(kTrust);
-  move.set_to_node("b");
-  move.set_target_token(b.operator_token);
   cl::MoveTrustResponse moved;
-  grpc::Status status =
-      a.cluster->MoveTrust(OperatorContext(a).get(), move, &moved);
+  grpc::Status status = Move(a, "b", &moved);
   ASSERT_TRUE(status.ok()) << status.error_message() << "\n"
                            << a.process->Log() << "\n"
                            << b.process->Log();
@@ -579,20 +579,15 @@ TEST_F(ClusterTest, MovingBackAfterAnErasureKeepsThePersonErased) {
   Node& a = nodes_["a"];
   Node& b = nodes_["b"];
   ASSERT_NO_FATAL_FAILURE(RecordPersonalData(a, "Ada Lovelace"));
-  auto move = [&](Node& from, const std::string& to, Node& target) {
-    cl::MoveTrustRequest request;
-    request.set_trust(kTrust);
-    request.set_to_node(to);
-    request.set_target_token(target.operator_token);
+  auto move = [&](Node& from, const std::string& to) {
     cl::MoveTrustResponse moved;
-    grpc::Status status =
-        from.cluster->MoveTrust(OperatorContext(from).get(), request, &moved);
+    grpc::Status status = Move(from, to, &moved);
     ASSERT_TRUE(status.ok()) << status.error_message() << "\n"
                              << a.process->Log() << "\n"
                              << b.process->Log();
     EXPECT_EQ(moved.owner().node(), to);
   };
-  ASSERT_NO_FATAL_FAILURE(move(a, "b", b));
+  ASSERT_NO_FATAL_FAILURE(move(a, "b"));
   ASSERT_EQ(JoinedDetails(b).display_name(), "Ada Lovelace");
 
   auto privacy =
@@ -607,7 +602,7 @@ TEST_F(ClusterTest, MovingBackAfterAnErasureKeepsThePersonErased) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_TRUE(JoinedDetails(b).erased());
 
-  ASSERT_NO_FATAL_FAILURE(move(b, "a", a));
+  ASSERT_NO_FATAL_FAILURE(move(b, "a"));
   const cpd::PersonalDetails details = JoinedDetails(a);
   EXPECT_TRUE(details.erased());
   EXPECT_NE(details.display_name(), "Ada Lovelace");
@@ -629,13 +624,8 @@ TEST_F(ClusterDifferentKeysTest, MoveToANodeWithAnotherMasterKeyIsRefused) {
   const uint64_t head = Head(a, &head_status);
   ASSERT_TRUE(head_status.ok()) << head_status.error_message();
 
-  cl::MoveTrustRequest move;
-  move.set_trust(kTrust);
-  move.set_to_node("b");
-  move.set_target_token(b.operator_token);
   cl::MoveTrustResponse moved;
-  grpc::Status status =
-      a.cluster->MoveTrust(OperatorContext(a).get(), move, &moved);
+  grpc::Status status = Move(a, "b", &moved);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
       << status.error_message();
   EXPECT_EQ(ViolatedField(status), "secrets") << status.error_message();
