@@ -52,6 +52,20 @@ absl::flat_hash_map<std::string, uint64_t> DataFiles(
   return files;
 }
 
+// Opens the backup engine (read-write or read-only) over `backup_dir`.
+template <typename Engine>
+absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(
+    const std::string& backup_dir) {
+  Engine* raw = nullptr;
+  rocksdb::IOStatus status =
+      Engine::Open(EngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat(
+        "cannot open backup directory ", backup_dir, ": ", status.ToString()));
+  }
+  return std::unique_ptr<Engine>(raw);
+}
+
 }  // namespace
 
 absl::StatusOr<BackupOutcome> BackupRocksDb(rocksdb::DB* db,
@@ -63,14 +77,9 @@ absl::StatusOr<BackupOutcome> BackupRocksDb(rocksdb::DB* db,
     return absl::InternalError(absl::StrCat("cannot create backup directory ",
                                             backup_dir, ": ", error.message()));
   }
-  rocksdb::BackupEngine* raw = nullptr;
-  rocksdb::IOStatus status = rocksdb::BackupEngine::Open(
-      EngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!status.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "cannot open backup directory ", backup_dir, ": ", status.ToString()));
-  }
-  std::unique_ptr<rocksdb::BackupEngine> engine(raw);
+  absl::StatusOr<std::unique_ptr<rocksdb::BackupEngine>> engine =
+      OpenEngine<rocksdb::BackupEngine>(backup_dir);
+  if (!engine.ok()) return engine.status();
 
   const absl::flat_hash_map<std::string, uint64_t> before =
       DataFiles(backup_dir);
@@ -81,13 +90,14 @@ absl::StatusOr<BackupOutcome> BackupRocksDb(rocksdb::DB* db,
   // shares them instead of copying a growing write-ahead log again.
   create.flush_before_backup = true;
   rocksdb::BackupID id = 0;
-  status = engine->CreateNewBackupWithMetadata(create, db, metadata, &id);
+  rocksdb::IOStatus status =
+      (*engine)->CreateNewBackupWithMetadata(create, db, metadata, &id);
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("backup into ", backup_dir,
                                             " failed: ", status.ToString()));
   }
   rocksdb::BackupInfo info;
-  rocksdb::Status s = engine->GetBackupInfo(id, &info);
+  rocksdb::Status s = (*engine)->GetBackupInfo(id, &info);
   if (!s.ok()) {
     return absl::InternalError(absl::StrCat("reading backup ", id, " in ",
                                             backup_dir, ": ", s.ToString()));
@@ -106,15 +116,10 @@ absl::StatusOr<BackupOutcome> BackupRocksDb(rocksdb::DB* db,
 }
 
 absl::Status PurgeRocksDbBackups(const std::string& backup_dir, uint32_t keep) {
-  rocksdb::BackupEngine* raw = nullptr;
-  rocksdb::IOStatus status = rocksdb::BackupEngine::Open(
-      EngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!status.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "cannot open backup directory ", backup_dir, ": ", status.ToString()));
-  }
-  std::unique_ptr<rocksdb::BackupEngine> engine(raw);
-  status = engine->PurgeOldBackups(keep < 1 ? 1 : keep);
+  absl::StatusOr<std::unique_ptr<rocksdb::BackupEngine>> engine =
+      OpenEngine<rocksdb::BackupEngine>(backup_dir);
+  if (!engine.ok()) return engine.status();
+  rocksdb::IOStatus status = (*engine)->PurgeOldBackups(keep < 1 ? 1 : keep);
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat(
         "purging old backups in ", backup_dir, ": ", status.ToString()));
@@ -129,16 +134,11 @@ absl::StatusOr<std::vector<BackupInfo>> ListRocksDbBackups(
     return absl::NotFoundError(
         absl::StrCat("no backups: ", backup_dir, " is not a directory"));
   }
-  rocksdb::BackupEngineReadOnly* raw = nullptr;
-  rocksdb::IOStatus status = rocksdb::BackupEngineReadOnly::Open(
-      EngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!status.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "cannot open backup directory ", backup_dir, ": ", status.ToString()));
-  }
-  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
+  absl::StatusOr<std::unique_ptr<rocksdb::BackupEngineReadOnly>> engine =
+      OpenEngine<rocksdb::BackupEngineReadOnly>(backup_dir);
+  if (!engine.ok()) return engine.status();
   std::vector<rocksdb::BackupInfo> infos;
-  engine->GetBackupInfo(&infos);
+  (*engine)->GetBackupInfo(&infos);
   if (infos.empty()) {
     return absl::NotFoundError(absl::StrCat("no backups in ", backup_dir));
   }
@@ -165,16 +165,11 @@ absl::Status RestoreRocksDb(const std::string& backup_dir, uint32_t id,
     return absl::NotFoundError(
         absl::StrCat("backup ", id, " is not in ", backup_dir));
   }
-  rocksdb::BackupEngineReadOnly* raw = nullptr;
-  rocksdb::IOStatus status = rocksdb::BackupEngineReadOnly::Open(
-      EngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!status.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "cannot open backup directory ", backup_dir, ": ", status.ToString()));
-  }
-  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
-  status = engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), id,
-                                       target_dir, target_dir);
+  absl::StatusOr<std::unique_ptr<rocksdb::BackupEngineReadOnly>> engine =
+      OpenEngine<rocksdb::BackupEngineReadOnly>(backup_dir);
+  if (!engine.ok()) return engine.status();
+  rocksdb::IOStatus status = (*engine)->RestoreDBFromBackup(
+      rocksdb::RestoreOptions(), id, target_dir, target_dir);
   if (status.IsCorruption()) {
     return absl::DataLossError(absl::StrCat(
         "backup ", id, " in ", backup_dir, " is damaged: ", status.ToString()));
